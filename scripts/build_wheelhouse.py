@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""Build the wheelhouse that app hosts install from, on the controller.
+
+Hosts need no access to PyPI: the role copies this directory to them and runs
+``pip install --no-index``. Wheels are fetched for the *target's* Python and
+platform, not the controller's, so a Debian 13 host (Python 3.13) gets cp313
+wheels even when the controller runs 3.11.
+
+The output directory holds every dependency wheel pinned in the constraints
+file, the app's own wheel, ``requirements.lock`` (exact pins, the app last),
+``app.requirement`` (the app's own pin, for reinstalling it alone) and
+``MANIFEST.sha256``, a digest of all of it that the role compares with
+what a host's venv was last built from. Beside the directory, ``<out>.tar``
+holds the same files (reproducibly: sorted, zero mtimes and owners) so the
+role ships one file instead of one round trip per wheel. A rebuild is skipped when the inputs
+(constraints, app sources, target) have not changed since the last one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import tomllib
+from pathlib import Path
+
+# manylinux tags old enough for Debian 12 (glibc 2.36) and Debian 13 (2.41).
+PLATFORMS = ("manylinux_2_28_{arch}", "manylinux_2_17_{arch}", "manylinux2014_{arch}")
+# Wheels carry zip timestamps; pin them so the same sources give the same wheel.
+SOURCE_DATE_EPOCH = "315532800"
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--app-dir", type=Path, required=True, help="app source (pyproject.toml)")
+    parser.add_argument("--constraints", type=Path, required=True, help="exact runtime pins")
+    parser.add_argument("--python", required=True, help="target Python, e.g. 3.11")
+    parser.add_argument("--arch", default="x86_64", help="target machine, e.g. x86_64 or aarch64")
+    parser.add_argument("--out", type=Path, required=True, help="wheelhouse directory to fill")
+    return parser.parse_args(argv)
+
+
+def app_metadata(app_dir: Path) -> tuple[str, str]:
+    with (app_dir / "pyproject.toml").open("rb") as fh:
+        project = tomllib.load(fh)["project"]
+    return project["name"], project["version"]
+
+
+def source_files(app_dir: Path) -> list[Path]:
+    skip = {"__pycache__", ".pytest_cache", "build", "tests", ".ruff_cache"}
+    files = []
+    for path in sorted(app_dir.rglob("*")):
+        parts = set(path.relative_to(app_dir).parts)
+        if path.is_file() and not parts & skip and not any(p.endswith(".egg-info") for p in parts):
+            files.append(path)
+    return files
+
+
+def inputs_digest(args: argparse.Namespace) -> str:
+    digest = hashlib.sha256()
+    digest.update(f"{args.python}|{args.arch}|{Path(__file__).read_bytes().hex()}".encode())
+    for path in [args.constraints, *source_files(args.app_dir)]:
+        digest.update(str(path.relative_to(args.app_dir.parent)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def pip(*pip_args: str, env: dict[str, str] | None = None) -> None:
+    cmd = [sys.executable, "-m", "pip", "--disable-pip-version-check", *pip_args]
+    subprocess.run(cmd, check=True, env=env)
+
+
+def build(args: argparse.Namespace, staging: Path) -> None:
+    name, version = app_metadata(args.app_dir)
+    platforms = [flag for p in PLATFORMS for flag in ("--platform", p.format(arch=args.arch))]
+    pip(
+        "download",
+        "--quiet",
+        "--dest",
+        str(staging),
+        "--only-binary=:all:",
+        "--implementation",
+        "cp",
+        "--python-version",
+        args.python,
+        *platforms,
+        "--requirement",
+        str(args.constraints),
+    )
+    env = {**os.environ, "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH}
+    with tempfile.TemporaryDirectory() as tmp:
+        # Build from a copy so no build/ or *.egg-info litter lands in the source tree.
+        src = Path(tmp) / "src"
+        shutil.copytree(
+            args.app_dir,
+            src,
+            ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "build", ".pytest_cache", "tests"),
+        )
+        pip("wheel", "--quiet", "--no-deps", "--wheel-dir", str(staging), str(src), env=env)
+    pins = [
+        line.strip()
+        for line in args.constraints.read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    (staging / "requirements.lock").write_text("\n".join([*pins, f"{name}=={version}"]) + "\n")
+    (staging / "app.requirement").write_text(f"{name}=={version}\n")
+    manifest = hashlib.sha256()
+    for path in sorted(staging.iterdir()):
+        manifest.update(path.name.encode())
+        manifest.update(path.read_bytes())
+    (staging / "MANIFEST.sha256").write_text(manifest.hexdigest() + "\n")
+
+
+def write_tar(directory: Path, archive: Path) -> None:
+    def normalise(info: tarfile.TarInfo) -> tarfile.TarInfo:
+        info.mtime = 0
+        info.uid = info.gid = 0
+        info.uname = info.gname = "root"
+        info.mode = 0o644
+        return info
+
+    tmp = archive.with_suffix(".tmp")
+    with tarfile.open(tmp, "w", format=tarfile.GNU_FORMAT) as tar:
+        for path in sorted(directory.iterdir()):
+            if path.name != ".inputs":
+                tar.add(path, arcname=path.name, filter=normalise)
+    tmp.replace(archive)
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    stamp = args.out / ".inputs"
+    archive = args.out.with_name(args.out.name + ".tar")
+    digest = inputs_digest(args)
+    if stamp.is_file() and stamp.read_text().strip() == digest and archive.is_file():
+        print(f"wheelhouse {args.out} is up to date")
+        return 0
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=args.out.name + ".", dir=args.out.parent))
+    try:
+        build(args, staging)
+        (staging / ".inputs").write_text(digest + "\n")
+        if args.out.exists():
+            shutil.rmtree(args.out)
+        staging.rename(args.out)
+        write_tar(args.out, archive)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    print(f"wheelhouse {args.out} built")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
