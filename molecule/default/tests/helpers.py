@@ -1,0 +1,68 @@
+"""HTTP from inside the host, process lookups and polling for the scenario's tests."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+APP = "fastapi-demo"
+SOCKET = f"/run/{APP}.sock"
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: str
+
+    def json(self) -> object:
+        return json.loads(self.body)
+
+
+def http_get(host, url: str, *, unix_socket: str | None = None, host_header: str | None = None) -> Response:
+    """GET from inside the host with curl; returns status, lower-cased headers, body."""
+    cmd = ["curl", "--silent", "--show-error", "--max-time", "5", "--include"]
+    if unix_socket:
+        cmd += ["--unix-socket", unix_socket]
+    if host_header:
+        cmd += ["--header", f"Host: {host_header}"]
+    cmd.append(url)
+    result = host.run(" ".join(["%s"] * len(cmd)), *cmd)
+    assert result.rc == 0, f"curl {url} failed: {result.stderr}"
+    head, _, body = result.stdout.replace("\r\n", "\n").partition("\n\n")
+    status_line, *header_lines = head.split("\n")
+    headers = {}
+    for line in header_lines:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return Response(status=int(status_line.split()[1]), headers=headers, body=body)
+
+
+def main_pid(host, unit: str) -> int:
+    return int(host.check_output(f"systemctl show --property=MainPID --value {unit}"))
+
+
+def children(host, pid: int) -> list[tuple[int, str, str]]:
+    """(pid, user, command line) of the direct children of pid."""
+    out = host.check_output(f"ps --ppid {pid} -o pid=,user:32=,args=")
+    rows = []
+    for line in out.splitlines():
+        child, user, args = line.split(None, 2)
+        rows.append((int(child), user, args))
+    return rows
+
+
+def wait_for(predicate: Callable[[], T], timeout: float, interval: float = 0.2) -> T:
+    """Poll predicate until it returns a truthy value or timeout seconds pass."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)
