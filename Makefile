@@ -1,0 +1,63 @@
+# The two commands a user needs: `make deploy` and `make test`.
+# Everything else is a step of those two, runnable on its own.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+# Molecule and ansible-playbook must find the venv's tools first.
+export PATH := $(abspath $(BIN)):$(PATH)
+
+DISTROS ?= debian12
+
+.PHONY: help venv docker images sandbox deploy test lint unit test-molecule clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: requirements.txt app/pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -c app/constraints.txt -e app
+	touch $@
+
+venv: $(BIN)/.installed ## Install the pinned controller tools into .venv
+
+docker: ## Check that a Docker daemon answers (as root on Debian: install and start one)
+	scripts/ensure-docker --with-mmdebstrap
+
+images: docker ## Build the systemd base images of $(DISTROS) from Debian packages (reused when unchanged)
+	for distro in $(DISTROS); do scripts/sandbox-image $$distro; done
+
+sandbox: venv docker ## Create (or start) the local sandbox host container (Debian 12)
+	scripts/sandbox-image debian12
+	scripts/sandbox up
+
+deploy: sandbox ## Deploy into the local sandbox and print its URL
+	$(BIN)/ansible-playbook -i inventory/sandbox playbooks/deploy.yml
+	scripts/sandbox url
+
+lint: venv ## yamllint, ansible-lint (production profile), ruff, shellcheck
+	$(BIN)/yamllint --strict .
+	$(BIN)/ansible-lint --profile production
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/shellcheck scripts/ensure-docker scripts/sandbox scripts/sandbox-image .ci/run
+
+unit: venv ## The app's unit tests
+	$(BIN)/pytest -q app/tests
+
+test-molecule: venv images ## molecule test for the default scenario on each of $(DISTROS)
+	for distro in $(DISTROS); do \
+	  MOLECULE_DISTRO=$$distro MOLECULE_IMAGE=$$(scripts/sandbox-image --name $$distro) \
+	    $(BIN)/molecule test -s default; \
+	done
+
+test: lint unit test-molecule ## Everything: lint, unit tests, Molecule
+
+clean: ## Remove the sandbox container and build outputs (keeps images and .venv)
+	-scripts/sandbox down
+	rm -rf build
