@@ -11,7 +11,8 @@ BIN := $(VENV)/bin
 # Molecule and ansible-playbook must find the venv's tools first.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-DISTROS ?= debian12
+# Molecule runs the default scenario on each of these (scripts/sandbox-image names).
+DISTROS ?= debian12 debian13
 
 .PHONY: help venv docker images sandbox deploy test lint unit test-molecule clean
 
