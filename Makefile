@@ -14,7 +14,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 # Molecule runs the default scenario on each of these (scripts/sandbox-image names).
 DISTROS ?= debian12 debian13
 
-.PHONY: help venv docker images sandbox deploy test lint unit test-molecule clean
+.PHONY: help venv docker images sandbox deploy test lint unit test-molecule docs clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -47,6 +47,10 @@ lint: venv ## yamllint, ansible-lint (production profile), ruff, shellcheck
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/shellcheck scripts/ensure-docker scripts/sandbox scripts/sandbox-image .ci/run
+	$(BIN)/python scripts/role_docs.py --check
+
+docs: venv ## Regenerate README's variable reference from the roles' argument_specs
+	$(BIN)/python scripts/role_docs.py
 
 unit: venv ## The app's unit tests
 	$(BIN)/pytest -q app/tests

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from helpers import APP, SOCKET, children, main_pid, wait_for
@@ -137,13 +139,15 @@ def test_logrotate_accepts_rules(host):
 
 def test_forced_rotation_moves_lines_and_nginx_reopens(host, get):
     log = f"/var/log/nginx/{APP}/access.log"
-    get("http://localhost/items/1001")
+    # Ids unique to this run, so the test can run again on the same host.
+    before, after = (f"/items/{time.time_ns() + i}" for i in (0, 1))
+    get(f"http://localhost{before}")
     host.run_expect([0], f"logrotate --force /etc/logrotate.d/nginx-{APP}")
-    assert "/items/1001" in host.file(f"{log}.1").content_string
-    get("http://localhost/items/1002")
+    assert before in host.file(f"{log}.1").content_string
+    get(f"http://localhost{after}")
 
     def reopened() -> bool:
-        return "/items/1002" in host.file(log).content_string
+        return after in host.file(log).content_string
 
     assert wait_for(reopened, timeout=5), "nginx kept writing to the rotated file"
-    assert "/items/1002" not in host.file(f"{log}.1").content_string
+    assert after not in host.file(f"{log}.1").content_string
