@@ -14,7 +14,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 # Molecule runs the default scenario on each of these (scripts/sandbox-image names).
 DISTROS ?= debian12 debian13
 
-.PHONY: help venv docker images sandbox deploy test lint unit test-molecule docs clean
+.PHONY: help venv docker images sandbox deploy test lint unit test-molecule docs bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -62,6 +62,10 @@ test-molecule: venv images ## molecule test for the default scenario on each of 
 	done
 
 test: lint unit test-molecule ## Everything: lint, unit tests, Molecule
+
+bench: venv docker ## Serving throughput and deploy speed; writes bench/results.{md,json,png} (about 5 min)
+	scripts/sandbox-image debian12
+	$(BIN)/python scripts/bench.py --out bench
 
 clean: ## Remove the sandbox container and build outputs (keeps images and .venv)
 	-scripts/sandbox down

@@ -70,13 +70,31 @@ def inputs_digest(args: argparse.Namespace) -> str:
     return digest.hexdigest()
 
 
+def deps_digest(args: argparse.Namespace) -> str:
+    """What the dependency wheels depend on: pins and target, not the app's code."""
+    digest = hashlib.sha256(f"{args.python}|{args.arch}|{PLATFORMS}".encode())
+    digest.update(args.constraints.read_bytes())
+    return digest.hexdigest()
+
+
+def reuse_deps(args: argparse.Namespace, staging: Path, app_wheel_prefix: str) -> bool:
+    """Copy the previous build's dependency wheels when the pins are unchanged:
+    a code-only release then rebuilds just the app's wheel, without PyPI."""
+    stamp = args.out / ".deps"
+    if not stamp.is_file() or stamp.read_text().strip() != deps_digest(args):
+        return False
+    for wheel in args.out.glob("*.whl"):
+        if not wheel.name.startswith(app_wheel_prefix):
+            shutil.copy2(wheel, staging / wheel.name)
+    return True
+
+
 def pip(*pip_args: str, env: dict[str, str] | None = None) -> None:
     cmd = [sys.executable, "-m", "pip", "--disable-pip-version-check", *pip_args]
     subprocess.run(cmd, check=True, env=env)
 
 
-def build(args: argparse.Namespace, staging: Path) -> None:
-    name, version = app_metadata(args.app_dir)
+def download_deps(args: argparse.Namespace, staging: Path) -> None:
     platforms = [flag for p in PLATFORMS for flag in ("--platform", p.format(arch=args.arch))]
     pip(
         "download",
@@ -92,16 +110,27 @@ def build(args: argparse.Namespace, staging: Path) -> None:
         "--requirement",
         str(args.constraints),
     )
+
+
+def build_app_wheel(app_dir: Path, staging: Path) -> None:
     env = {**os.environ, "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH}
     with tempfile.TemporaryDirectory() as tmp:
         # Build from a copy so no build/ or *.egg-info litter lands in the source tree.
         src = Path(tmp) / "src"
         shutil.copytree(
-            args.app_dir,
+            app_dir,
             src,
             ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "build", ".pytest_cache", "tests"),
         )
         pip("wheel", "--quiet", "--no-deps", "--wheel-dir", str(staging), str(src), env=env)
+
+
+def build(args: argparse.Namespace, staging: Path) -> None:
+    name, version = app_metadata(args.app_dir)
+    if not reuse_deps(args, staging, name.replace("-", "_") + "-"):
+        download_deps(args, staging)
+    (staging / ".deps").write_text(deps_digest(args) + "\n")
+    build_app_wheel(args.app_dir, staging)
     pins = [
         line.strip()
         for line in args.constraints.read_text().splitlines()
@@ -111,8 +140,9 @@ def build(args: argparse.Namespace, staging: Path) -> None:
     (staging / "app.requirement").write_text(f"{name}=={version}\n")
     manifest = hashlib.sha256()
     for path in sorted(staging.iterdir()):
-        manifest.update(path.name.encode())
-        manifest.update(path.read_bytes())
+        if not path.name.startswith("."):
+            manifest.update(path.name.encode())
+            manifest.update(path.read_bytes())
     (staging / "MANIFEST.sha256").write_text(manifest.hexdigest() + "\n")
 
 
@@ -127,7 +157,7 @@ def write_tar(directory: Path, archive: Path) -> None:
     tmp = archive.with_suffix(".tmp")
     with tarfile.open(tmp, "w", format=tarfile.GNU_FORMAT) as tar:
         for path in sorted(directory.iterdir()):
-            if path.name != ".inputs":
+            if not path.name.startswith("."):
                 tar.add(path, arcname=path.name, filter=normalise)
     tmp.replace(archive)
 

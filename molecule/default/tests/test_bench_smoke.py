@@ -1,0 +1,58 @@
+"""`make bench` machinery, run for a second per configuration against this host.
+
+Speed targets live in the benchmark itself (make bench); this only proves the
+script drives every configuration, parses wrk and leaves the host as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
+
+
+def test_bench_runs_every_configuration_and_cleans_up(host, tmp_path: Path) -> None:
+    container = host.ansible.get_variables()["inventory_hostname"]
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "bench.py"),
+            "--container",
+            container,
+            "--seconds",
+            "1",
+            "--sweep",
+            "1,2",
+            "--paths",
+            "/health",
+            "--no-chart",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    data = json.loads((tmp_path / "results.json").read_text())
+    configs = {(r["config"], r["workers"]) for r in data["serving"]}
+    expected = {"nginx-return", "uvicorn", "gunicorn", "deployed", "deployed-no-ka", "sweep"}
+    assert {c for c, _ in configs} == expected
+    assert {w for c, w in configs if c == "sweep"} == {1, 2}
+    for run in data["serving"]:
+        assert run["requests"] > 0, run
+        assert run["rps"] > 0, run
+        assert 0 < run["p50_ms"] <= run["p99_ms"], run
+        assert run["errors"] == 0, run
+    assert "proxy cost (deployed / gunicorn) /health" in data["ratios"]
+    assert "| deployed | `/health` |" in (tmp_path / "results.md").read_text()
+    # The fixture is gone and nginx serves the site as before.
+    assert not host.file("/etc/nginx/conf.d/zz-bench.conf").exists
+    for unit in ("bench-uvicorn", "bench-gunicorn", "bench-sweep"):
+        assert not host.service(unit).is_running, unit
+    assert host.run("curl -sf http://localhost/health").rc == 0

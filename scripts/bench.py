@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""`make bench`: serving throughput and deploy speed, measured side by side.
+
+Without --container it first measures deploying (a fresh sandbox container,
+an idempotent re-run, a code-only release), then the serving benchmark on that
+host. With --container it only runs the serving benchmark against an already
+deployed container (the Molecule smoke test uses this with --seconds 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from benchlib import deploying, report
+from benchlib.sandbox import Sandbox
+from benchlib.serving import ServingBench
+
+
+def csv(kind: type) -> object:
+    return lambda text: [kind(item) for item in text.split(",") if item]
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--container", help="benchmark this deployed container; skip the deploy timing")
+    parser.add_argument("--bench-container", default="fastapi-bench", help="container the full run creates")
+    parser.add_argument("--port", type=int, default=18080, help="port the full run's container publishes")
+    parser.add_argument("--app", default="fastapi-demo", help="app_name of the deployment")
+    parser.add_argument("--module", default="fastapi_demo.main:app", help="ASGI app for raw uvicorn")
+    parser.add_argument("--seconds", type=float, default=8, help="duration of each load run")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections (keep-alive)")
+    parser.add_argument("--paths", type=csv(str), default=["/items/1", "/health"])
+    parser.add_argument("--sweep", type=csv(int), default=[1, 2, 3, 5, 7], help="worker counts to sweep")
+    parser.add_argument("--out", type=Path, default=Path("build/bench"), help="where results go")
+    parser.add_argument("--no-chart", action="store_true", help="skip the PNG (no matplotlib needed)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    deploys = []
+    container = args.container
+    if container is None:
+        print("Deploying:", flush=True)
+        deploys = deploying.measure(args.bench_container, args.port)
+        container = args.bench_container
+    print(f"Serving ({container}):", flush=True)
+    bench = ServingBench(Sandbox(container, args.app, args.module), args.seconds, args.connections)
+    try:
+        bench.setup()
+        runs = bench.compare(args.paths)
+        runs += bench.sweep(args.sweep, args.paths[0])
+    finally:
+        bench.teardown()
+    settings = {"seconds": args.seconds, "connections": args.connections, "paths": args.paths}
+    data = report.record(runs, deploys, settings)
+    report.write(data, args.out, with_chart=not args.no_chart)
+    print(report.markdown(data))
+    print(f"results in {args.out}/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

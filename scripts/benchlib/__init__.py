@@ -1,0 +1,1 @@
+"""Pieces of `make bench`: running wrk in the sandbox, parsing it, reporting."""

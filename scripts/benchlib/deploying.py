@@ -1,0 +1,65 @@
+"""Deploy-speed benchmark: wall time of the playbook on a fresh sandbox host,
+an idempotent re-run and a code-only release (same pins, changed app code)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class DeployRun:
+    name: str
+    seconds: float
+    changed: int
+
+
+def playbook(container: str, *extra: str) -> DeployRun:
+    env = {**os.environ, "SANDBOX_NAME": container, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"}
+    start = time.monotonic()
+    proc = subprocess.run(
+        ["ansible-playbook", "-i", "inventory/sandbox", "playbooks/deploy.yml", *extra],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.monotonic() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"ansible-playbook failed:\n{proc.stdout[-3000:]}{proc.stderr[-2000:]}")
+    recap = re.search(r"^\S+\s+: ok=\d+\s+changed=(\d+)", proc.stdout, re.M)
+    return DeployRun("", seconds, int(recap.group(1)) if recap else -1)
+
+
+def sandbox(action: str, container: str, port: int) -> None:
+    env = {**os.environ, "SANDBOX_NAME": container, "SANDBOX_PORT": str(port)}
+    subprocess.run([str(ROOT / "scripts" / "sandbox"), action], cwd=ROOT, env=env, check=True)
+
+
+def measure(container: str, port: int) -> list[DeployRun]:
+    """Fresh host, re-run, code-only release; leaves the host deployed."""
+    sandbox("down", container, port)
+    sandbox("up", container, port)
+    runs = []
+    for name in ("first provisioning", "idempotent re-run"):
+        run = playbook(container)
+        runs.append(DeployRun(name, run.seconds, run.changed))
+        print(f"  {name:<20} {run.seconds:6.1f} s  changed={run.changed}", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "app"
+        shutil.copytree(ROOT / "app", source, ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))
+        main = source / "fastapi_demo" / "main.py"
+        main.write_text(main.read_text() + f"\n# code-only release {time.time_ns()}\n")
+        run = playbook(container, "-e", f"app_source_dir={source}")
+    runs.append(DeployRun("code-only release", run.seconds, run.changed))
+    print(f"  {'code-only release':<20} {run.seconds:6.1f} s  changed={run.changed}", flush=True)
+    return runs

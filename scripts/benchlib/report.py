@@ -1,0 +1,143 @@
+"""Figures out: a JSON record, a markdown table and a PNG chart."""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from benchlib.deploying import DeployRun
+from benchlib.serving import Run
+
+TARGETS = {
+    "proxy cost (deployed / gunicorn)": ("deployed", "gunicorn", 0.95),
+    "deployment gain (deployed / uvicorn)": ("deployed", "uvicorn", 1.5),
+}
+DEPLOY_LIMITS = {"first provisioning": 180.0, "idempotent re-run": 15.0, "code-only release": 45.0}
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    cores = subprocess.run(["nproc"], capture_output=True, text=True, check=False).stdout.strip()
+    return f"{cores} cores, {cpu}, {platform.system()} {platform.release()}"
+
+
+def ratios(runs: list[Run]) -> dict[str, dict[str, float | bool | str]]:
+    by_key = {(r.config, r.path): r.result.rps for r in runs if r.config != "sweep"}
+    out: dict[str, dict[str, float | bool | str]] = {}
+    for path in sorted({r.path for r in runs if r.config != "sweep"}):
+        for label, (num, den, target) in TARGETS.items():
+            if (num, path) in by_key and (den, path) in by_key and by_key[(den, path)]:
+                value = by_key[(num, path)] / by_key[(den, path)]
+                out[f"{label} {path}"] = {"value": round(value, 3), "target": target, "met": value >= target}
+        if ("deployed", path) in by_key and ("deployed-no-ka", path) in by_key:
+            gain = by_key[("deployed", path)] / by_key[("deployed-no-ka", path)]
+            out[f"upstream keep-alive gain {path}"] = {"value": round(gain, 3), "target": "", "met": True}
+    return out
+
+
+def record(runs: list[Run], deploys: list[DeployRun], settings: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(),
+        "settings": settings,
+        "serving": [
+            {"config": r.config, "path": r.path, "workers": r.workers, **r.result.as_dict()} for r in runs
+        ],
+        "ratios": ratios(runs),
+        "deploy": [
+            {
+                "name": d.name,
+                "seconds": round(d.seconds, 1),
+                "changed": d.changed,
+                "limit": DEPLOY_LIMITS.get(d.name),
+                "met": d.seconds <= DEPLOY_LIMITS.get(d.name, 1e9),
+            }
+            for d in deploys
+        ],
+    }
+
+
+def markdown(data: dict[str, Any]) -> str:
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Measured {data['date']} on {data['machine']} by `make bench` "
+        f"(wrk, {data['settings']['connections']} connections, {data['settings']['seconds']} s per run, "
+        "load generator inside the sandbox container, loopback only). Absolute figures are for context: "
+        "the ratios, measured in the same run, are what the targets apply to.",
+        "",
+        "## Serving",
+        "",
+        "| configuration | path | workers | req/s | p50 ms | p99 ms | errors |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for r in data["serving"]:
+        lines.append(
+            f"| {r['config']} | `{r['path']}` | {r['workers'] or '-'} | {r['rps']:.0f} | "
+            f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} |"
+        )
+    lines += ["", "## Ratios", "", "| ratio | value | target | met |", "| --- | ---: | ---: | --- |"]
+    for name, r in data["ratios"].items():
+        target = f"≥ {r['target']}" if r["target"] != "" else ""
+        lines.append(f"| {name} | {r['value']:.2f} | {target} | {'yes' if r['met'] else '**no**'} |")
+    if data["deploy"]:
+        lines += [
+            "",
+            "## Deploying",
+            "",
+            "| run | seconds | changed | target | met |",
+            "| --- | ---: | ---: | ---: | --- |",
+        ]
+        for d in data["deploy"]:
+            lines.append(
+                f"| {d['name']} | {d['seconds']:.1f} | {d['changed']} | ≤ {d['limit']:.0f} s | "
+                f"{'yes' if d['met'] else '**no**'} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def chart(data: dict[str, Any], path: Path) -> None:
+    # Imported here: only the full benchmark needs matplotlib.
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    compare = [r for r in data["serving"] if r["config"] != "sweep"]
+    sweep = [r for r in data["serving"] if r["config"] == "sweep"]
+    fig, axes = plt.subplots(1, 2 if sweep else 1, figsize=(13 if sweep else 8, 4.8), squeeze=False)
+    ax = axes[0][0]
+    labels = [f"{r['config']}\n{r['path']}" for r in compare]
+    ax.bar(range(len(compare)), [r["rps"] for r in compare], color="#4878a8")
+    ax.set_xticks(range(len(compare)), labels, rotation=60, ha="right", fontsize=7)
+    ax.set_ylabel("requests/s (bars)")
+    ax.set_yscale("log")
+    p99 = ax.twinx()
+    p99.plot(range(len(compare)), [r["p99_ms"] for r in compare], "o", color="#c44e52")
+    p99.set_ylabel("p99 latency, ms (dots)")
+    ax.set_title("Throughput and p99 per configuration")
+    if sweep:
+        ax2 = axes[0][1]
+        ax2.plot([r["workers"] for r in sweep], [r["rps"] for r in sweep], "o-", color="#4878a8")
+        ax2.set_xlabel("Gunicorn workers (through nginx)")
+        ax2.set_ylabel("requests/s")
+        ax2.set_title(f"Worker sweep, {sweep[0]['path']}")
+    fig.suptitle(f"make bench: {data['date']}, {data['machine']}", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def write(data: dict[str, Any], out: Path, *, with_chart: bool) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(data, indent=2) + "\n")
+    (out / "results.md").write_text(markdown(data))
+    if with_chart:
+        chart(data, out / "results.png")

@@ -1,0 +1,71 @@
+"""Commands inside the benchmark's sandbox container, through `docker exec`."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import time
+
+from benchlib.wrk import WrkResult, parse
+
+
+class Sandbox:
+    """One systemd container with the app deployed (see scripts/sandbox)."""
+
+    def __init__(self, container: str, app: str, module: str) -> None:
+        self.container = container
+        self.app = app
+        self.module = module
+
+    def sh(self, script: str, *, check: bool = True, timeout: float = 300) -> str:
+        proc = subprocess.run(
+            ["docker", "exec", self.container, "bash", "-ceu", script],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if check and proc.returncode != 0:
+            raise RuntimeError(f"in {self.container}: {script}\n{proc.stdout}{proc.stderr}")
+        return proc.stdout
+
+    def answers(self, url: str) -> bool:
+        probe = subprocess.run(
+            ["docker", "exec", self.container, "curl", "-sf", "-o", "/dev/null", "--max-time", "1", url],
+            capture_output=True,
+            check=False,
+        )
+        return probe.returncode == 0
+
+    def wait_http(self, url: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.answers(url):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{url} did not answer within {timeout} s")
+            time.sleep(0.3)
+
+    def worker_count(self) -> int:
+        """Workers of the deployed Gunicorn master, read from the process tree."""
+        pid = self.sh(f"systemctl show --property=MainPID --value {self.app}.service").strip()
+        return len(self.sh(f"ps --ppid {pid} -o pid=").split())
+
+    def start_unit(self, unit: str, command: str) -> None:
+        """A transient unit running as the app's user, like the real service."""
+        self.sh(f"systemctl stop {unit} 2>/dev/null || true")
+        self.sh(f"systemctl reset-failed {unit} 2>/dev/null || true")
+        self.sh(
+            f"systemd-run --quiet --unit {unit} --uid {self.app} --gid {self.app} "
+            f"--property WorkingDirectory=/opt/{self.app} --setenv PATH=/opt/{self.app}/venv/bin:/usr/bin "
+            f"{command}"
+        )
+
+    def stop_unit(self, unit: str) -> None:
+        self.sh(f"systemctl stop {unit} 2>/dev/null || true", check=False)
+
+    def wrk(self, url: str, *, seconds: float, connections: int, host: str = "localhost") -> WrkResult:
+        out = self.sh(
+            f"wrk --threads 2 --connections {connections} --duration {max(1, round(seconds))}s "
+            f"--timeout 5s --latency --header 'Host: {host}' {shlex.quote(url)}",
+            timeout=seconds + 60,
+        )
+        return parse(out)

@@ -1,0 +1,118 @@
+"""Serving benchmark: the same load against four ways of serving the app.
+
+All in the sandbox container, load generator included (loopback only):
+  nginx-return     nginx answering `return 200` itself: the ceiling
+  uvicorn          one raw `uvicorn` process: what a user tries first
+  gunicorn         Gunicorn + workers as deployed, hit directly (TCP)
+  deployed         nginx -> unix socket -> Gunicorn: the real path
+  deployed-no-ka   the real path without upstream keep-alive
+plus a sweep of the worker count through nginx.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from benchlib.sandbox import Sandbox
+from benchlib.wrk import WrkResult
+
+NGINX_RETURN_PORT = 18081
+NO_KEEPALIVE_PORT = 18082
+SWEEP_NGINX_PORT = 18083
+UVICORN_PORT = 19001
+GUNICORN_PORT = 19002
+SWEEP_PORT = 19003
+BENCH_CONF = "/etc/nginx/conf.d/zz-bench.conf"
+
+
+@dataclass(frozen=True)
+class Run:
+    config: str
+    path: str
+    workers: int | None
+    result: WrkResult
+
+
+def nginx_fixture(app: str) -> str:
+    """Extra nginx servers the benchmark needs, on loopback only."""
+    proxy = (
+        'proxy_http_version 1.1; proxy_set_header Connection ""; '
+        "proxy_set_header Host $host; proxy_set_header X-Forwarded-For $remote_addr;"
+    )
+    return f"""# scripts/bench.py fixture: removed when the benchmark ends
+server {{ listen 127.0.0.1:{NGINX_RETURN_PORT}; access_log off;
+  location / {{ default_type application/json; return 200 '{{"message":"Hello from FastAPI!"}}'; }} }}
+upstream bench_no_keepalive {{ server unix:/run/{app}.sock; }}
+server {{ listen 127.0.0.1:{NO_KEEPALIVE_PORT};
+  location / {{ proxy_pass http://bench_no_keepalive; proxy_set_header Host $host; }} }}
+upstream bench_sweep {{ server 127.0.0.1:{SWEEP_PORT}; keepalive 32; }}
+server {{ listen 127.0.0.1:{SWEEP_NGINX_PORT};
+  location / {{ proxy_pass http://bench_sweep; {proxy} }} }}
+"""
+
+
+def gunicorn_command(app: str, module: str, port: int, workers: int) -> str:
+    """The deployed config file, bound to TCP instead of the systemd socket."""
+    return (
+        f"/opt/{app}/venv/bin/gunicorn --config /etc/{app}/gunicorn.conf.py --no-control-socket "
+        f"--bind 127.0.0.1:{port} --workers {workers} {module}"
+    )
+
+
+class ServingBench:
+    def __init__(self, box: Sandbox, seconds: float, connections: int) -> None:
+        self.box = box
+        self.seconds = seconds
+        self.connections = connections
+
+    def setup(self) -> None:
+        self.box.sh("command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)")
+        fixture = nginx_fixture(self.box.app)
+        self.box.sh(f"cat > {BENCH_CONF} <<'EOF'\n{fixture}EOF\nnginx -t -q && systemctl reload nginx")
+        self.box.start_unit(
+            "bench-uvicorn",
+            f"/opt/{self.box.app}/venv/bin/uvicorn {self.box.module} --host 127.0.0.1 --port {UVICORN_PORT}",
+        )
+        workers = self.box.worker_count()
+        self.box.start_unit(
+            "bench-gunicorn", gunicorn_command(self.box.app, self.box.module, GUNICORN_PORT, workers)
+        )
+        for port in (NGINX_RETURN_PORT, UVICORN_PORT, GUNICORN_PORT, NO_KEEPALIVE_PORT):
+            self.box.wait_http(f"http://127.0.0.1:{port}/health")
+
+    def teardown(self) -> None:
+        for unit in ("bench-uvicorn", "bench-gunicorn", "bench-sweep"):
+            self.box.stop_unit(unit)
+        self.box.sh(f"rm -f {BENCH_CONF}; nginx -t -q && systemctl reload nginx", check=False)
+
+    def load(self, config: str, url: str, path: str, workers: int | None) -> Run:
+        result = self.box.wrk(url + path, seconds=self.seconds, connections=self.connections)
+        print(
+            f"  {config:<16} {path:<10} workers={workers or '-':<3} {result.rps:>9.0f} req/s  "
+            f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:7.2f} ms  errors {result.errors}",
+            flush=True,
+        )
+        return Run(config, path, workers, result)
+
+    def compare(self, paths: Iterable[str]) -> list[Run]:
+        workers = self.box.worker_count()
+        targets = [
+            ("nginx-return", f"http://127.0.0.1:{NGINX_RETURN_PORT}", None),
+            ("uvicorn", f"http://127.0.0.1:{UVICORN_PORT}", 1),
+            ("gunicorn", f"http://127.0.0.1:{GUNICORN_PORT}", workers),
+            ("deployed", "http://127.0.0.1:80", workers),
+            ("deployed-no-ka", f"http://127.0.0.1:{NO_KEEPALIVE_PORT}", workers),
+        ]
+        return [self.load(config, url, path, n) for path in paths for config, url, n in targets]
+
+    def sweep(self, counts: Iterable[int], path: str) -> list[Run]:
+        runs = []
+        for count in counts:
+            self.box.start_unit(
+                "bench-sweep", gunicorn_command(self.box.app, self.box.module, SWEEP_PORT, count)
+            )
+            self.box.wait_http(f"http://127.0.0.1:{SWEEP_PORT}/health")
+            runs.append(self.load("sweep", f"http://127.0.0.1:{SWEEP_NGINX_PORT}", path, count))
+            self.box.stop_unit("bench-sweep")
+        return runs
