@@ -52,8 +52,8 @@ lint: venv ## yamllint, ansible-lint (production profile), ruff, shellcheck
 docs: venv ## Regenerate README's variable reference from the roles' argument_specs
 	$(BIN)/python scripts/role_docs.py
 
-unit: venv ## The app's unit tests
-	$(BIN)/pytest -q app/tests
+unit: venv ## Unit tests: the app and the benchmark parser
+	$(BIN)/pytest -q
 
 test-molecule: venv images ## molecule test for the default scenario on each of $(DISTROS)
 	for distro in $(DISTROS); do \
