@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import APP, SOCKET, children, main_pid, wait_for
+from helpers import APP, CA, SOCKET, children, main_pid, wait_for
 
 WORKERS = 3  # molecule.yml sets app_workers: 3
 
@@ -73,20 +73,20 @@ def test_nginx_active_and_config_valid(host):
     ],
 )
 def test_endpoints_through_nginx(get, path, status, body):
-    response = get(f"http://localhost{path}")
+    response = get(f"https://localhost{path}")
     assert response.status == status
     assert response.json() == body
     assert response.headers["server"] == "nginx"
 
 
 def test_non_integer_item_is_422_through_nginx(get):
-    response = get("http://localhost/items/abc")
+    response = get("https://localhost/items/abc")
     assert response.status == 422
     assert response.json()["detail"][0]["loc"] == ["path", "item_id"]
 
 
 def test_health_through_nginx_reports_version(host, get):
-    response = get("http://localhost/health")
+    response = get("https://localhost/health")
     assert response.status == 200
     installed = host.check_output(
         f"/opt/{APP}/venv/bin/python -c 'import importlib.metadata as m; print(m.version(\"{APP}\"))'"
@@ -101,7 +101,7 @@ def test_restart_gives_new_master_and_health_within_10s(host, get):
     assert after not in (0, before)
 
     def healthy() -> bool:
-        return host.run("curl -sf --max-time 1 http://localhost/health").rc == 0
+        return host.run(f"curl -sf --max-time 1 --cacert {CA} https://localhost/health").rc == 0
 
     assert wait_for(healthy, timeout=10), "no 200 from /health within 10 s of the restart"
     assert len(children(host, after)) == WORKERS
@@ -137,10 +137,10 @@ def test_logrotate_accepts_rules(host):
 
 def test_forced_rotation_moves_lines_and_nginx_reopens(host, get):
     log = f"/var/log/nginx/{APP}/access.log"
-    get("http://localhost/items/1001")
+    get("https://localhost/items/1001")
     host.run_expect([0], f"logrotate --force /etc/logrotate.d/nginx-{APP}")
     assert "/items/1001" in host.file(f"{log}.1").content_string
-    get("http://localhost/items/1002")
+    get("https://localhost/items/1002")
 
     def reopened() -> bool:
         return "/items/1002" in host.file(log).content_string
