@@ -66,6 +66,13 @@ def test_tls_1_2_and_1_3_are_accepted(host, version, name):
     assert "Verify return code: 0 (ok)" in result.stdout
 
 
+def test_tls_key_readable_by_root_only(host):
+    key = host.file(f"/etc/nginx/tls/{APP}/privkey.pem")
+    assert (key.user, key.group, key.mode) == ("root", "root", 0o600)
+    # nginx's workers (www-data) never need it: the master reads it as root.
+    assert host.run(f"runuser -u www-data -- cat /etc/nginx/tls/{APP}/privkey.pem").rc != 0
+
+
 def test_plain_http_redirects_to_https(get):
     response = get("http://localhost/items/3?q=x")
     assert response.status == 301
