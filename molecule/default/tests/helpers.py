@@ -13,6 +13,9 @@ T = TypeVar("T")
 
 APP = "fastapi-demo"
 SOCKET = f"/run/{APP}.sock"
+# molecule.yml turns on HTTPS with a CA generated for the test; the role
+# installs that CA next to the certificate.
+CA = f"/etc/nginx/tls/{APP}/ca.pem"
 
 
 @dataclass(frozen=True)
@@ -25,14 +28,29 @@ class Response:
         return json.loads(self.body)
 
 
-def http_get(host, url: str, *, unix_socket: str | None = None, host_header: str | None = None) -> Response:
-    """GET from inside the host with curl; returns status, lower-cased headers, body."""
+def http_get(
+    host,
+    url: str,
+    *,
+    unix_socket: str | None = None,
+    host_header: str | None = None,
+    headers: tuple[str, ...] = (),
+    curl_args: tuple[str, ...] = (),
+) -> Response:
+    """GET from inside the host with curl; returns status, lower-cased headers, body.
+
+    HTTPS URLs are verified against the test CA (and only against it).
+    """
     cmd = ["curl", "--silent", "--show-error", "--max-time", "5", "--include"]
+    if url.startswith("https:"):
+        cmd += ["--cacert", CA]
     if unix_socket:
         cmd += ["--unix-socket", unix_socket]
     if host_header:
         cmd += ["--header", f"Host: {host_header}"]
-    cmd.append(url)
+    for header in headers:
+        cmd += ["--header", header]
+    cmd += [*curl_args, url]
     result = host.run(" ".join(["%s"] * len(cmd)), *cmd)
     assert result.rc == 0, f"curl {url} failed: {result.stderr}"
     head, _, body = result.stdout.replace("\r\n", "\n").partition("\n\n")

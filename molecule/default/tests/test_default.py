@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from helpers import APP, SOCKET, children, main_pid, wait_for
+from helpers import APP, CA, SOCKET, children, main_pid, wait_for
 
 WORKERS = 3  # molecule.yml sets app_workers: 3
 
@@ -75,20 +75,20 @@ def test_nginx_active_and_config_valid(host):
     ],
 )
 def test_endpoints_through_nginx(get, path, status, body):
-    response = get(f"http://localhost{path}")
+    response = get(f"https://localhost{path}")
     assert response.status == status
     assert response.json() == body
     assert response.headers["server"] == "nginx"
 
 
 def test_non_integer_item_is_422_through_nginx(get):
-    response = get("http://localhost/items/abc")
+    response = get("https://localhost/items/abc")
     assert response.status == 422
     assert response.json()["detail"][0]["loc"] == ["path", "item_id"]
 
 
 def test_health_through_nginx_reports_version(host, get):
-    response = get("http://localhost/health")
+    response = get("https://localhost/health")
     assert response.status == 200
     installed = host.check_output(
         f"/opt/{APP}/venv/bin/python -c 'import importlib.metadata as m; print(m.version(\"{APP}\"))'"
@@ -103,7 +103,7 @@ def test_restart_gives_new_master_and_health_within_10s(host, get):
     assert after not in (0, before)
 
     def healthy() -> bool:
-        return host.run("curl -sf --max-time 1 http://localhost/health").rc == 0
+        return host.run(f"curl -sf --max-time 1 --cacert {CA} https://localhost/health").rc == 0
 
     assert wait_for(healthy, timeout=10), "no 200 from /health within 10 s of the restart"
     assert len(children(host, after)) == WORKERS
@@ -141,10 +141,10 @@ def test_forced_rotation_moves_lines_and_nginx_reopens(host, get):
     log = f"/var/log/nginx/{APP}/access.log"
     # Ids unique to this run, so the test can run again on the same host.
     before, after = (f"/items/{time.time_ns() + i}" for i in (0, 1))
-    get(f"http://localhost{before}")
+    get(f"https://localhost{before}")
     host.run_expect([0], f"logrotate --force /etc/logrotate.d/nginx-{APP}")
     assert before in host.file(f"{log}.1").content_string
-    get(f"http://localhost{after}")
+    get(f"https://localhost{after}")
 
     def reopened() -> bool:
         return after in host.file(log).content_string
