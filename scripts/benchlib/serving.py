@@ -95,13 +95,20 @@ class ServingBench:
         )
         return Run(config, path, workers, result)
 
+    def deployed_url(self) -> str:
+        """The site as clients reach it: HTTPS when port 80 only redirects there."""
+        probe = "curl -s -o /dev/null -w '%{http_code}' -H 'Host: localhost' http://127.0.0.1:80/health"
+        status = self.box.sh(probe, check=False)
+        return "https://localhost:443" if status.strip() in {"301", "308"} else "http://127.0.0.1:80"
+
     def compare(self, paths: Iterable[str]) -> list[Run]:
         workers = self.box.worker_count()
+        deployed = self.deployed_url()
         targets = [
             ("nginx-return", f"http://127.0.0.1:{NGINX_RETURN_PORT}", None),
             ("uvicorn", f"http://127.0.0.1:{UVICORN_PORT}", 1),
             ("gunicorn", f"http://127.0.0.1:{GUNICORN_PORT}", workers),
-            ("deployed", "http://127.0.0.1:80", workers),
+            ("deployed", deployed, workers),
             ("deployed-no-ka", f"http://127.0.0.1:{NO_KEEPALIVE_PORT}", workers),
         ]
         return [self.load(config, url, path, n) for path in paths for config, url, n in targets]
