@@ -11,8 +11,10 @@ BIN := $(VENV)/bin
 # Molecule and ansible-playbook must find the venv's tools first.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-# Molecule runs the default scenario on each of these (scripts/sandbox-image names).
+# Molecule runs each scenario on each of these (scripts/sandbox-image names).
 DISTROS ?= debian12 debian13
+# Molecule scenarios (molecule/<name>): the deployment, then monitoring on top.
+SCENARIOS ?= default monitoring
 
 .PHONY: help venv docker images sandbox deploy test lint unit test-molecule clean
 
@@ -51,10 +53,12 @@ lint: venv ## yamllint, ansible-lint (production profile), ruff, shellcheck
 unit: venv ## The app's unit tests
 	$(BIN)/pytest -q app/tests
 
-test-molecule: venv images ## molecule test for the default scenario on each of $(DISTROS)
+test-molecule: venv images ## molecule test for each of $(SCENARIOS) on each of $(DISTROS)
 	for distro in $(DISTROS); do \
-	  MOLECULE_DISTRO=$$distro MOLECULE_IMAGE=$$(scripts/sandbox-image --name $$distro) \
-	    $(BIN)/molecule test -s default; \
+	  for scenario in $(SCENARIOS); do \
+	    MOLECULE_DISTRO=$$distro MOLECULE_IMAGE=$$(scripts/sandbox-image --name $$distro) \
+	      $(BIN)/molecule test -s $$scenario; \
+	  done; \
 	done
 
 test: lint unit test-molecule ## Everything: lint, unit tests, Molecule
