@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 import urllib.parse
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 import pytest
@@ -189,6 +191,15 @@ def test_rules_pass_promtool_and_are_loaded(host, prometheus):
         "AppMemoryNearLimit",
         "AppRestartLoop",
     }
+
+
+def test_every_alert_fires_on_bad_series_only(host):
+    """promtool's rule unit tests (rules_test.yml) against the rules as deployed."""
+    tests = base64.b64encode((Path(__file__).parent / "rules_test.yml").read_bytes()).decode()
+    host.run_expect([0], f"echo {tests} | base64 -d > /tmp/rules_test.yml")
+    result = host.run("promtool test rules /tmp/rules_test.yml")
+    assert result.rc == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
 
 
 def test_target_down_fires_when_the_app_stops_and_resolves_when_back(host, prometheus):
