@@ -167,6 +167,8 @@ def test_prometheus_reports_every_target_up(prometheus):
         # The node exporter's systemd collector: input of the restart-loop alert.
         # (host=~".+": not the series of the package's default config, before the role's.)
         (f'node_systemd_unit_state{{name="{APP}.service",state="active",host=~".+"}}', 1.0),
+        # Only automatic restarts count (the tests restart by hand): input of the same alert.
+        (f'node_systemd_service_restart_total{{name="{APP}.service",host=~".+"}}', 0.0),
         # The app's cgroup limit is the unit's MemoryMax (1G): input of the memory alert.
         (f'service_memory_max_bytes{{job="{APP}"}}', 1024.0**3),
     ],
