@@ -1,0 +1,222 @@
+"""Metrics across workers, the /metrics allowlist, Prometheus targets and a firing alert."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import urllib.parse
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+APP = "fastapi-demo"
+MULTIPROC_DIR = f"/run/{APP}/metrics"
+ITEMS = (("method", "GET"), ("route", "/items/{item_id}"), ("status", "200"))
+T = TypeVar("T")
+
+# N concurrent GETs through nginx from inside the host; prints how many answered 200.
+LOAD = """
+import sys, urllib.request
+from concurrent.futures import ThreadPoolExecutor
+def get(i):
+    with urllib.request.urlopen(f"http://localhost/items/{i}", timeout=10) as r:
+        return r.status
+with ThreadPoolExecutor(8) as pool:
+    print(sum(status == 200 for status in pool.map(get, range(int(sys.argv[1])))))
+"""
+
+# Per worker file: the /items/{item_id} 200 count it holds, as {pid: count}.
+PER_WORKER = f"""
+import glob, json
+from prometheus_client.multiprocess import MultiProcessCollector
+counts = {{}}
+for path in glob.glob("{MULTIPROC_DIR}/counter_*.db"):
+    pid = path.rsplit("_", 1)[1][:-3]
+    for metric in MultiProcessCollector.merge([path], accumulate=True):
+        for s in metric.samples:
+            if s.name == "http_requests_total" and tuple(sorted(s.labels.items())) == {ITEMS!r}:
+                counts[pid] = s.value
+print(json.dumps(counts))
+"""
+
+
+def wait_for(predicate: Callable[[], T], timeout: float, interval: float = 0.5) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)
+
+
+def curl(host, url: str, *headers: str) -> tuple[int, str]:
+    cmd = ["curl", "--silent", "--max-time", "5", "--output", "/dev/stdout", "--write-out", "\n%{http_code}"]
+    for header in headers:
+        cmd += ["--header", header]
+    out = host.check_output(" ".join(["%s"] * (len(cmd) + 1)), *cmd, url)
+    body, _, status = out.rpartition("\n")
+    return int(status), body
+
+
+def items_count(host) -> float:
+    status, body = curl(host, "http://localhost/metrics")
+    assert status == 200
+    for family in text_string_to_metric_families(body):
+        for sample in family.samples:
+            if sample.name == "http_requests_total" and tuple(sorted(sample.labels.items())) == ITEMS:
+                return sample.value
+    return 0.0
+
+
+def per_worker(host) -> dict[str, float]:
+    return json.loads(host.check_output(f"/opt/{APP}/venv/bin/python -c %s", PER_WORKER))
+
+
+def app_is_healthy(host) -> bool:
+    return host.run("curl -sf --max-time 1 http://localhost/health").rc == 0
+
+
+def test_counter_equals_requests_spread_over_all_workers(host):
+    n = 300
+    total_before, workers_before = items_count(host), per_worker(host)
+    answered = host.check_output(f"python3 -c %s {n}", LOAD)
+    assert int(answered) == n
+    total_after, workers_after = items_count(host), per_worker(host)
+    # What /metrics reports, whichever worker answers the scrape, is every worker's count.
+    assert total_after - total_before == n
+    served = {pid: c - workers_before.get(pid, 0.0) for pid, c in workers_after.items()}
+    busy = [pid for pid, c in served.items() if c > 0]
+    assert len(busy) >= 2, f"all {n} requests went to one worker, nothing proven: {served}"
+    assert sum(served.values()) == n
+
+
+def test_metrics_through_nginx_only_for_localhost_and_allowlist(host):
+    status, body = curl(host, "http://localhost/metrics")
+    assert status == 200
+    assert "http_request_duration_seconds_bucket" in body
+    own_address = host.check_output("hostname -I").split()[0]
+    # From the host's own network address: not loopback, not in nginx_metrics_allow.
+    assert curl(host, f"http://{own_address}/metrics", "Host: localhost")[0] == 403
+    spoofed = curl(host, f"http://{own_address}/metrics", "Host: localhost", "X-Forwarded-For: 127.0.0.1")
+    assert spoofed[0] == 403
+    assert curl(host, f"http://{own_address}//metrics?x=1", "Host: localhost")[0] == 403
+    # The same client still gets the site itself.
+    assert curl(host, f"http://{own_address}/health", "Host: localhost")[0] == 200
+
+
+def test_stub_status_only_on_loopback(host):
+    status, body = curl(host, "http://127.0.0.1:8079/nginx_status")
+    assert status == 200
+    assert body.startswith("Active connections:")
+    assert host.socket("tcp://127.0.0.1:8079").is_listening
+    assert not host.socket("tcp://0.0.0.0:8079").is_listening
+
+
+def test_multiprocess_dir_is_under_runtime_dir_and_emptied_on_restart(host):
+    props = host.service(f"{APP}.service").systemd_properties
+    assert f"PROMETHEUS_MULTIPROC_DIR={MULTIPROC_DIR}" in props["Environment"]
+    host.check_output("curl -sf http://localhost/items/7")
+    assert items_count(host) > 0
+    old_files = set(host.check_output(f"ls {MULTIPROC_DIR}").split())
+    host.run_expect([0], f"systemctl restart {APP}.service")
+    assert wait_for(lambda: app_is_healthy(host), timeout=15)
+    assert items_count(host) == 0
+    assert not old_files & set(host.check_output(f"ls {MULTIPROC_DIR}").split())
+
+
+def test_exited_worker_is_marked_dead(host):
+    for i in range(30):  # make every worker create its files
+        host.check_output(f"curl -sf http://localhost/items/{i}")
+    master = int(host.check_output(f"systemctl show --property=MainPID --value {APP}.service"))
+    workers = host.check_output(f"ps --ppid {master} -o pid=").split()
+    live = [pid for pid in workers if host.file(f"{MULTIPROC_DIR}/gauge_livesum_{pid}.db").exists]
+    assert live, f"no worker wrote an in-progress gauge: {workers}"
+    victim = live[0]
+    host.run_expect([0], f"kill -TERM {victim}")
+    # Gunicorn's child_exit hook removes the worker's live gauges; the master replaces it.
+    assert wait_for(lambda: not host.file(f"{MULTIPROC_DIR}/gauge_livesum_{victim}.db").exists, timeout=15)
+    assert host.file(f"{MULTIPROC_DIR}/counter_{victim}.db").exists, "counters of dead workers must stay"
+    assert wait_for(lambda: len(host.check_output(f"ps --ppid {master} -o pid=").split()) == 3, timeout=15)
+
+
+def test_prometheus_reports_every_target_up(prometheus):
+    def targets() -> dict[str, list[str]]:
+        by_job: dict[str, list[str]] = {}
+        for target in prometheus("/api/v1/targets")["activeTargets"]:
+            by_job.setdefault(target["labels"]["job"], []).append(target["health"])
+        return by_job
+
+    def all_up() -> bool:
+        found = targets()
+        return set(found) == {"prometheus", APP, "node", "nginx"} and all(
+            health == ["up"] for health in found.values()
+        )
+
+    assert wait_for(all_up, timeout=30), targets()
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # The nginx exporter reads stub_status.
+        ('nginx_up{job="nginx"}', 1.0),
+        # The node exporter's systemd collector: input of the restart-loop alert.
+        # (host=~".+": not the series of the package's default config, before the role's.)
+        (f'node_systemd_unit_state{{name="{APP}.service",state="active",host=~".+"}}', 1.0),
+        # Only automatic restarts count (the tests restart by hand): input of the same alert.
+        (f'node_systemd_service_restart_total{{name="{APP}.service",host=~".+"}}', 0.0),
+        # The app's cgroup limit is the unit's MemoryMax (1G): input of the memory alert.
+        (f'service_memory_max_bytes{{job="{APP}"}}', 1024.0**3),
+    ],
+)
+def test_alert_inputs_are_scraped(prometheus, query, expected):
+    def value() -> list:
+        return prometheus(f"/api/v1/query?query={urllib.parse.quote(query)}")["result"]
+
+    result = wait_for(value, timeout=20)
+    assert [float(r["value"][1]) for r in result] == [expected], result
+
+
+def test_rules_pass_promtool_and_are_loaded(host, prometheus):
+    check = host.run(f"promtool check rules /etc/prometheus/rules/{APP}.rules.yml")
+    assert check.rc == 0, check.stdout + check.stderr
+    assert "5 rules found" in check.stdout
+    names = {r["name"] for g in prometheus("/api/v1/rules")["groups"] for r in g["rules"]}
+    assert names == {
+        "TargetDown",
+        "AppHigh5xxRatio",
+        "AppHighLatencyP99",
+        "AppMemoryNearLimit",
+        "AppRestartLoop",
+    }
+
+
+def test_every_alert_fires_on_bad_series_only(host):
+    """promtool's rule unit tests (rules_test.yml) against the rules as deployed."""
+    tests = base64.b64encode((Path(__file__).parent / "rules_test.yml").read_bytes()).decode()
+    host.run_expect([0], f"echo {tests} | base64 -d > /tmp/rules_test.yml")
+    result = host.run("promtool test rules /tmp/rules_test.yml")
+    assert result.rc == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
+
+
+def test_target_down_fires_when_the_app_stops_and_resolves_when_back(host, prometheus):
+    def app_down_alert() -> str | None:
+        for alert in prometheus("/api/v1/alerts")["alerts"]:
+            if alert["labels"]["alertname"] == "TargetDown" and alert["labels"]["job"] == APP:
+                return alert["state"]
+        return None
+
+    assert app_down_alert() is None
+    # Both units: with the socket still listening, the next scrape would start the app again.
+    host.run_expect([0], f"systemctl stop {APP}.socket {APP}.service")
+    try:
+        assert wait_for(lambda: app_down_alert() == "firing", timeout=60), app_down_alert()
+    finally:
+        host.run_expect([0], f"systemctl start {APP}.socket {APP}.service")
+    assert wait_for(lambda: app_is_healthy(host), timeout=15)
+    assert wait_for(lambda: app_down_alert() is None, timeout=60), app_down_alert()
