@@ -13,6 +13,8 @@ export PATH := $(abspath $(BIN)):$(PATH)
 
 # Molecule runs the default scenario on each of these (scripts/sandbox-image names).
 DISTROS ?= debian12 debian13
+# ... and the file-logs scenario (app_log_destination: file, logrotate) on these.
+FILELOGS_DISTROS ?= debian12
 
 .PHONY: help venv docker images sandbox deploy test lint unit test-molecule docs bench clean
 
@@ -31,7 +33,7 @@ docker: ## Check that a Docker daemon answers (as root on Debian: install and st
 	scripts/ensure-docker --with-mmdebstrap
 
 images: docker ## Build the systemd base images of $(DISTROS) from Debian packages (reused when unchanged)
-	for distro in $(DISTROS); do scripts/sandbox-image $$distro; done
+	for distro in $(sort $(DISTROS) $(FILELOGS_DISTROS)); do scripts/sandbox-image $$distro; done
 
 sandbox: venv docker ## Create (or start) the local sandbox host container (Debian 12)
 	scripts/sandbox-image debian12
@@ -55,10 +57,14 @@ docs: venv ## Regenerate README's variable reference from the roles' argument_sp
 unit: venv ## Unit tests: the app and the benchmark parser
 	$(BIN)/pytest -q
 
-test-molecule: venv images ## molecule test for the default scenario on each of $(DISTROS)
+test-molecule: venv images ## molecule test: default on each of $(DISTROS), filelogs on $(FILELOGS_DISTROS)
 	for distro in $(DISTROS); do \
 	  MOLECULE_DISTRO=$$distro MOLECULE_IMAGE=$$(scripts/sandbox-image --name $$distro) \
 	    $(BIN)/molecule test -s default; \
+	done
+	for distro in $(FILELOGS_DISTROS); do \
+	  MOLECULE_DISTRO=$$distro MOLECULE_IMAGE=$$(scripts/sandbox-image --name $$distro) \
+	    $(BIN)/molecule test -s filelogs; \
 	done
 
 test: lint unit test-molecule ## Everything: lint, unit tests, Molecule
