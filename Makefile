@@ -54,7 +54,7 @@ lint: venv ## yamllint, ansible-lint (production profile), ruff, shellcheck
 docs: venv ## Regenerate README's variable reference from the roles' argument_specs
 	$(BIN)/python scripts/role_docs.py
 
-unit: venv ## Unit tests: the app and the benchmark parser
+unit: venv ## Unit tests: the app, the benchmark parser, the rendered logging module
 	$(BIN)/pytest -q
 
 test-molecule: venv images ## molecule test: default on each of $(DISTROS), filelogs on $(FILELOGS_DISTROS)
