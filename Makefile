@@ -16,6 +16,8 @@ DISTROS ?= debian12 debian13
 # ... and the monitoring scenario (Prometheus, exporters, alerts on top of the
 # deployment; about 5 minutes each) on these.
 MONITORING_DISTROS ?= debian12
+# ... and the file-logs scenario (app_log_destination: file, logrotate) on these.
+FILELOGS_DISTROS ?= debian12
 
 .PHONY: help venv docker images sandbox deploy test lint unit test-molecule docs bench clean
 
@@ -33,8 +35,8 @@ venv: $(BIN)/.installed ## Install the pinned controller tools into .venv
 docker: ## Check that a Docker daemon answers (as root on Debian: install and start one)
 	scripts/ensure-docker --with-mmdebstrap
 
-images: docker ## Build the systemd base images of $(DISTROS) and $(MONITORING_DISTROS) (reused when unchanged)
-	for distro in $(sort $(DISTROS) $(MONITORING_DISTROS)); do scripts/sandbox-image $$distro; done
+images: docker ## Build the systemd base images the scenarios use (reused when unchanged)
+	for distro in $(sort $(DISTROS) $(MONITORING_DISTROS) $(FILELOGS_DISTROS)); do scripts/sandbox-image $$distro; done
 
 sandbox: venv docker ## Create (or start) the local sandbox host container (Debian 12)
 	scripts/sandbox-image debian12
@@ -55,10 +57,10 @@ lint: venv ## yamllint, ansible-lint (production profile), ruff, shellcheck
 docs: venv ## Regenerate README's variable reference from the roles' argument_specs
 	$(BIN)/python scripts/role_docs.py
 
-unit: venv ## Unit tests: the app and the benchmark parser
+unit: venv ## Unit tests: the app, the benchmark parser, the rendered logging module
 	$(BIN)/pytest -q
 
-test-molecule: venv images ## molecule test: default on each of $(DISTROS), monitoring on $(MONITORING_DISTROS)
+test-molecule: venv images ## molecule test: default on $(DISTROS), monitoring on $(MONITORING_DISTROS), filelogs on $(FILELOGS_DISTROS)
 	for distro in $(DISTROS); do \
 	  MOLECULE_DISTRO=$$distro MOLECULE_IMAGE=$$(scripts/sandbox-image --name $$distro) \
 	    $(BIN)/molecule test -s default; \
@@ -66,6 +68,10 @@ test-molecule: venv images ## molecule test: default on each of $(DISTROS), moni
 	for distro in $(MONITORING_DISTROS); do \
 	  MOLECULE_DISTRO=$$distro MOLECULE_IMAGE=$$(scripts/sandbox-image --name $$distro) \
 	    $(BIN)/molecule test -s monitoring; \
+	done
+	for distro in $(FILELOGS_DISTROS); do \
+	  MOLECULE_DISTRO=$$distro MOLECULE_IMAGE=$$(scripts/sandbox-image --name $$distro) \
+	    $(BIN)/molecule test -s filelogs; \
 	done
 
 test: lint unit test-molecule ## Everything: lint, unit tests, Molecule
