@@ -7,7 +7,7 @@ import re
 import time
 from datetime import UTC, datetime
 
-from helpers import APP
+from helpers import APP, CA
 
 NGINX_ACCESS_LOG = f"/var/log/nginx/{APP}/access.log"
 REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -20,9 +20,21 @@ def marker() -> str:
     return str(time.time_ns())
 
 
-def send(host, paths: list[str], user_agent: str, base: str = "http://localhost") -> list[int]:
-    """GET each path through nginx, in one curl; returns the statuses in order."""
+def send(
+    host, paths: list[str], user_agent: str, *, tls: bool = False, connect_to: str | None = None
+) -> list[int]:
+    """GET each path through nginx as http(s)://localhost, in one curl; returns the statuses in order.
+
+    tls: HTTPS, verified with the test CA. connect_to: connect to this address
+    instead of localhost's (the request still names localhost).
+    """
+    port = 443 if tls else 80
     args = ["--silent", "--max-time", "20", "--user-agent", user_agent, "--write-out", "%{http_code}\\n"]
+    if tls:
+        args += ["--cacert", CA]
+    if connect_to:
+        args += ["--resolve", f"localhost:{port}:{connect_to}"]
+    base = f"{'https' if tls else 'http'}://localhost"
     for path in paths:
         args += ["--output", "/dev/null", base + path]
     out = host.check_output("curl" + " %s" * len(args), *args)

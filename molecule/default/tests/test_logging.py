@@ -28,12 +28,12 @@ def test_every_request_has_one_json_access_line_matching_nginx_by_request_id(hos
     agent = f"logging-test/{mark}"
     ok_paths = [f"/items/{mark}{i}" for i in range(4)]
     bad_path = f"/items/not-a-number-{mark}"
-    assert send(host, [*ok_paths, bad_path], agent) == [200] * 4 + [422]
+    assert send(host, [*ok_paths, bad_path], agent, tls=True) == [200] * 4 + [422]
     # From the container's own address too: the app must log nginx's client, not a constant.
     own_ip = host.check_output('getent ahostsv4 "$(cat /etc/hostname)" | head -1').split()[0]
     assert not own_ip.startswith("127."), own_ip
     remote_path = f"/items/{mark}9"
-    assert send(host, [remote_path], agent, base=f"http://{own_ip}") == [200]
+    assert send(host, [remote_path], agent, tls=True, connect_to=own_ip) == [200]
     expected = {path: (200, "127.0.0.1") for path in ok_paths}
     expected[bad_path] = (422, "127.0.0.1")
     expected[remote_path] = (200, own_ip)

@@ -152,8 +152,9 @@ def test_static_file_is_served_by_nginx_without_reaching_the_app(host, get):
         host.run(f"rm -f {path}")
     # A proxied request with the same token shows up in the app's log (so the
     # log is being read), the static ones never do.
+    # (JSON access lines keep the query apart from the path.)
     get(f"https://localhost/health?{token}")
-    assert wait_for(lambda: f"/health?{token}" in app_journal(host), timeout=10)
+    assert wait_for(lambda: token in app_journal(host), timeout=10)
     assert f"/static/{token}" not in app_journal(host)
     assert f"missing-{token}" not in app_journal(host)
 
