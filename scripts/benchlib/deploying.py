@@ -22,8 +22,14 @@ class DeployRun:
     changed: int
 
 
-def playbook(container: str, *extra: str) -> DeployRun:
-    env = {**os.environ, "SANDBOX_NAME": container, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"}
+def playbook(container: str, port: int, *extra: str) -> DeployRun:
+    env = {
+        **os.environ,
+        "SANDBOX_NAME": container,
+        "SANDBOX_HTTPS_PORT": str(port + 363),
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_FORCE_COLOR": "0",
+    }
     start = time.monotonic()
     proc = subprocess.run(
         ["ansible-playbook", "-i", "inventory/sandbox", "playbooks/deploy.yml", *extra],
@@ -42,6 +48,7 @@ def playbook(container: str, *extra: str) -> DeployRun:
 
 def sandbox(action: str, container: str, port: int) -> None:
     env = {**os.environ, "SANDBOX_NAME": container, "SANDBOX_PORT": str(port)}
+    env["SANDBOX_HTTPS_PORT"] = str(port + 363)
     subprocess.run([str(ROOT / "scripts" / "sandbox"), action], cwd=ROOT, env=env, check=True)
 
 
@@ -51,7 +58,7 @@ def measure(container: str, port: int) -> list[DeployRun]:
     sandbox("up", container, port)
     runs = []
     for name in ("first provisioning", "idempotent re-run"):
-        run = playbook(container)
+        run = playbook(container, port)
         runs.append(DeployRun(name, run.seconds, run.changed))
         print(f"  {name:<20} {run.seconds:6.1f} s  changed={run.changed}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -59,7 +66,7 @@ def measure(container: str, port: int) -> list[DeployRun]:
         shutil.copytree(ROOT / "app", source, ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))
         main = source / "fastapi_demo" / "main.py"
         main.write_text(main.read_text() + f"\n# code-only release {time.time_ns()}\n")
-        run = playbook(container, "-e", f"app_source_dir={source}")
+        run = playbook(container, port, "-e", f"app_source_dir={source}")
     runs.append(DeployRun("code-only release", run.seconds, run.changed))
     print(f"  {'code-only release':<20} {run.seconds:6.1f} s  changed={run.changed}", flush=True)
     return runs
