@@ -11,8 +11,10 @@ BIN := $(VENV)/bin
 # Molecule and ansible-playbook must find the venv's tools first.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-# Molecule runs the default scenario on each of these (scripts/sandbox-image names).
+# Molecule runs the default scenario on each of these (scripts/sandbox-image names),
+# and the tuned scenario (server settings, uvicorn mode, bad inventories) on these.
 DISTROS ?= debian12 debian13
+TUNED_DISTROS ?= debian12
 
 .PHONY: help venv docker images sandbox deploy test lint unit test-molecule clean
 
@@ -31,7 +33,7 @@ docker: ## Check that a Docker daemon answers (as root on Debian: install and st
 	scripts/ensure-docker --with-mmdebstrap
 
 images: docker ## Build the systemd base images of $(DISTROS) from Debian packages (reused when unchanged)
-	for distro in $(DISTROS); do scripts/sandbox-image $$distro; done
+	for distro in $(sort $(DISTROS) $(TUNED_DISTROS)); do scripts/sandbox-image $$distro; done
 
 sandbox: venv docker ## Create (or start) the local sandbox host container (Debian 12)
 	scripts/sandbox-image debian12
@@ -51,10 +53,14 @@ lint: venv ## yamllint, ansible-lint (production profile), ruff, shellcheck
 unit: venv ## The app's unit tests
 	$(BIN)/pytest -q app/tests
 
-test-molecule: venv images ## molecule test for the default scenario on each of $(DISTROS)
+test-molecule: venv images ## molecule test: default on each of $(DISTROS), tuned on $(TUNED_DISTROS)
 	for distro in $(DISTROS); do \
 	  MOLECULE_DISTRO=$$distro MOLECULE_IMAGE=$$(scripts/sandbox-image --name $$distro) \
 	    $(BIN)/molecule test -s default; \
+	done
+	for distro in $(TUNED_DISTROS); do \
+	  MOLECULE_DISTRO=$$distro MOLECULE_IMAGE=$$(scripts/sandbox-image --name $$distro) \
+	    $(BIN)/molecule test -s tuned; \
 	done
 
 test: lint unit test-molecule ## Everything: lint, unit tests, Molecule

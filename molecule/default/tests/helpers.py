@@ -77,14 +77,20 @@ class LoadResult:
 
 
 def load_during(
-    host, command: str, *, seconds: int, delay: int, url: str = "http://localhost/"
+    host,
+    command: str,
+    *,
+    seconds: int,
+    delay: int,
+    url: str = "http://localhost/",
+    host_header: str = "localhost",
 ) -> LoadResult:
     """Run `hey` against url for `seconds`, run command after `delay`; count 200s and everything else.
 
     Failed means any non-200 status or any transport error hey saw.
     """
     script = (
-        f"hey -z {seconds}s -c 16 {url} > /tmp/hey.out 2>&1 & "
+        f"hey -z {seconds}s -c 16 -host {host_header} {url} > /tmp/hey.out 2>&1 & "
         f"sleep {delay}; {command}; wait; cat /tmp/hey.out"
     )
     report = host.check_output(f"sh -c '{script}'")

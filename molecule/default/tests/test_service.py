@@ -48,12 +48,20 @@ def open_files_limit(host, pid: int) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
-def test_tasks_limit_is_enforced_by_the_pids_cgroup(host):
-    # cgroup v1 (hybrid) or v2: the pids controller holds TasksMax either way.
+@pytest.mark.parametrize(
+    ("controller", "v2_file", "v1_file", "value"),
+    [
+        ("pids", "pids.max", "pids.max", "512"),
+        ("memory", "memory.max", "memory.limit_in_bytes", str(1024**3)),
+    ],
+)
+def test_limits_are_enforced_by_the_cgroup(host, controller, v2_file, v1_file, value):
+    # What the kernel enforces, on a cgroup v2 host or in the v1 hierarchy
+    # of a hybrid one (MemoryHigh has no v1 counterpart and is not checked).
     cgroup = host.check_output(f"systemctl show --property=ControlGroup --value {UNIT}")
-    candidates = [f"/sys/fs/cgroup/pids{cgroup}/pids.max", f"/sys/fs/cgroup{cgroup}/pids.max"]
+    candidates = [f"/sys/fs/cgroup{cgroup}/{v2_file}", f"/sys/fs/cgroup/{controller}{cgroup}/{v1_file}"]
     values = [host.file(path).content_string.strip() for path in candidates if host.file(path).exists]
-    assert values == ["512"], values
+    assert values == [value], candidates
 
 
 @pytest.mark.parametrize(
