@@ -91,7 +91,7 @@ def load_during(
     """
     script = (
         f"hey -z {seconds}s -c 16 -host {host_header} {url} > /tmp/hey.out 2>&1 & "
-        f"sleep {delay}; {command}; wait; cat /tmp/hey.out"
+        f"sleep {delay}; {command} || echo COMMAND FAILED; wait; cat /tmp/hey.out"
     )
     report = host.check_output(f"sh -c '{script}'")
     ok = failed = 0
@@ -109,4 +109,5 @@ def load_during(
         error = re.match(r"\s+\[(\d+)\]\s+\S", line)
         if section == "Error" and error:
             failed += int(error.group(1))
+    assert "COMMAND FAILED" not in report, f"{command} failed during the load run"
     return LoadResult(ok=ok, failed=failed, report=report)

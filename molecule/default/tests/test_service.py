@@ -33,7 +33,7 @@ def test_resource_limits_and_restart_policy(host):
     assert props["TasksMax"] == "512"
     assert props["LimitNOFILE"] == "65536"
     assert props["TimeoutStopUSec"] == "45s"  # graceful_timeout 30 + 15
-    assert props["StartLimitBurst"] == "5"
+    assert props["StartLimitBurst"] == "10"
     assert props["ExecReload"].count("HUP") == 1
     # What the kernel applies: LimitNOFILE, capped by the hard limit systemd
     # itself runs under (a container's ulimit may be lower than 65536).
