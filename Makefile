@@ -18,6 +18,8 @@ DISTROS ?= debian12 debian13
 MONITORING_DISTROS ?= debian12
 # ... and the file-logs scenario (app_log_destination: file, logrotate) on these.
 FILELOGS_DISTROS ?= debian12
+# ... and the tuned scenario (server settings, uvicorn mode, bad inventories) on these.
+TUNED_DISTROS ?= debian12
 
 .PHONY: help venv docker images sandbox deploy test lint unit test-molecule docs bench clean
 
@@ -36,7 +38,7 @@ docker: ## Check that a Docker daemon answers (as root on Debian: install and st
 	scripts/ensure-docker --with-mmdebstrap
 
 images: docker ## Build the systemd base images the scenarios use (reused when unchanged)
-	for distro in $(sort $(DISTROS) $(MONITORING_DISTROS) $(FILELOGS_DISTROS)); do scripts/sandbox-image $$distro; done
+	for distro in $(sort $(DISTROS) $(MONITORING_DISTROS) $(FILELOGS_DISTROS) $(TUNED_DISTROS)); do scripts/sandbox-image $$distro; done
 
 sandbox: venv docker ## Create (or start) the local sandbox host container (Debian 12)
 	scripts/sandbox-image debian12
@@ -60,7 +62,7 @@ docs: venv ## Regenerate README's variable reference from the roles' argument_sp
 unit: venv ## Unit tests: the app, the benchmark parser, the rendered logging module
 	$(BIN)/pytest -q
 
-test-molecule: venv images ## molecule test: default on $(DISTROS), monitoring on $(MONITORING_DISTROS), filelogs on $(FILELOGS_DISTROS)
+test-molecule: venv images ## molecule test: default on $(DISTROS), monitoring on $(MONITORING_DISTROS), filelogs on $(FILELOGS_DISTROS), tuned on $(TUNED_DISTROS)
 	for distro in $(DISTROS); do \
 	  MOLECULE_DISTRO=$$distro MOLECULE_IMAGE=$$(scripts/sandbox-image --name $$distro) \
 	    $(BIN)/molecule test -s default; \
@@ -72,6 +74,10 @@ test-molecule: venv images ## molecule test: default on $(DISTROS), monitoring o
 	for distro in $(FILELOGS_DISTROS); do \
 	  MOLECULE_DISTRO=$$distro MOLECULE_IMAGE=$$(scripts/sandbox-image --name $$distro) \
 	    $(BIN)/molecule test -s filelogs; \
+	done
+	for distro in $(TUNED_DISTROS); do \
+	  MOLECULE_DISTRO=$$distro MOLECULE_IMAGE=$$(scripts/sandbox-image --name $$distro) \
+	    $(BIN)/molecule test -s tuned; \
 	done
 
 test: lint unit test-molecule ## Everything: lint, unit tests, Molecule

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -84,3 +85,47 @@ def wait_for(predicate: Callable[[], T], timeout: float, interval: float = 0.2) 
         if value or time.monotonic() >= deadline:
             return value
         time.sleep(interval)
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    ok: int
+    failed: int
+    report: str
+
+
+def load_during(
+    host,
+    command: str,
+    *,
+    seconds: int,
+    delay: int,
+    url: str = "http://localhost/",
+    host_header: str = "localhost",
+) -> LoadResult:
+    """Run `hey` against url for `seconds`, run command after `delay`; count 200s and everything else.
+
+    Failed means any non-200 status or any transport error hey saw.
+    """
+    script = (
+        f"hey -z {seconds}s -c 16 -host {host_header} {url} > /tmp/hey.out 2>&1 & "
+        f"sleep {delay}; {command} || echo COMMAND FAILED; wait; cat /tmp/hey.out"
+    )
+    report = host.check_output(f"sh -c '{script}'")
+    ok = failed = 0
+    section = ""
+    for line in report.splitlines():
+        if line.startswith(("Status code distribution", "Error distribution")):
+            section = line.split()[0]
+            continue
+        match = re.match(r"\s+\[(\d+)\]\s+(\d+)\s+responses", line)
+        if section == "Status" and match:
+            if match.group(1) == "200":
+                ok += int(match.group(2))
+            else:
+                failed += int(match.group(2))
+        error = re.match(r"\s+\[(\d+)\]\s+\S", line)
+        if section == "Error" and error:
+            failed += int(error.group(1))
+    assert "COMMAND FAILED" not in report, f"{command} failed during the load run"
+    return LoadResult(ok=ok, failed=failed, report=report)

@@ -1,0 +1,8 @@
+"""The tuned scenario reuses the default scenario's helpers."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "default" / "tests"))
