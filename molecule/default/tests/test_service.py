@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
+import time
 
 import pytest
 
-from helpers import APP, children, load_during, main_pid, wait_for
+from helpers import APP, CA, children, load_during, main_pid, wait_for
 
 UNIT = f"{APP}.service"
 WORKERS = 3  # molecule.yml sets app_workers: 3
@@ -116,16 +118,20 @@ def test_real_client_address_in_the_app_access_log(host):
     # A request to the container's own non-loopback address reaches nginx from
     # that address; a forged X-Forwarded-For must not win.
     address = host.check_output("hostname -I").split()[0]
-    marker = "/items/31337"
+    marker = f"/items/{time.time_ns()}"
     since = host.check_output("date '+%Y-%m-%d %H:%M:%S'")
-    host.run_expect([0], f"curl -sf -H 'X-Forwarded-For: 203.0.113.9' http://{address}{marker}")
+    host.run_expect(
+        [0],
+        f"curl -sf --cacert {CA} --resolve localhost:443:{address} "
+        f"-H 'X-Forwarded-For: 203.0.113.9' https://localhost{marker}",
+    )
 
     def logged() -> str:
         out = host.check_output(f"journalctl -u {UNIT} --since '{since}' --no-pager -o cat")
         return next((line for line in out.splitlines() if marker in line), "")
 
     line = wait_for(logged, timeout=5)
-    assert line.startswith(f"{address}:"), line
+    assert json.loads(line)["client_ip"] == address, line
     assert "203.0.113.9" not in line
 
 
