@@ -69,12 +69,26 @@ def main_pid(host, unit: str) -> int:
 
 def children(host, pid: int) -> list[tuple[int, str, str]]:
     """(pid, user, command line) of the direct children of pid."""
-    out = host.check_output(f"ps --ppid {pid} -o pid=,user:32=,args=")
+    result = host.run(f"ps --ppid {pid} -o pid=,user:32=,args=")
+    # ps exits 1 when nothing matches: no children (yet), not an error.
+    assert result.rc == 0 or (result.rc == 1 and not result.stdout.strip()), result
     rows = []
-    for line in out.splitlines():
+    for line in result.stdout.splitlines():
         child, user, args = line.split(None, 2)
         rows.append((int(child), user, args))
     return rows
+
+
+def settled(host, unit: str, workers: int, timeout: float = 20) -> int:
+    """Wait until unit's master runs all its workers (after a restart or a kill); returns its PID."""
+
+    def master_with_workers() -> int:
+        master = main_pid(host, unit)
+        return master if master and len(children(host, master)) == workers else 0
+
+    master = wait_for(master_with_workers, timeout=timeout)
+    assert master, f"{unit} did not get back to {workers} workers within {timeout} s"
+    return master
 
 
 def wait_for(predicate: Callable[[], T], timeout: float, interval: float = 0.2) -> T:

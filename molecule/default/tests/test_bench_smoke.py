@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from helpers import CA
+
 ROOT = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
 
 
@@ -55,4 +57,4 @@ def test_bench_runs_every_configuration_and_cleans_up(host, tmp_path: Path) -> N
     assert not host.file("/etc/nginx/conf.d/zz-bench.conf").exists
     for unit in ("bench-uvicorn", "bench-gunicorn", "bench-sweep"):
         assert not host.service(unit).is_running, unit
-    assert host.run("curl -sf http://localhost/health").rc == 0
+    assert host.run(f"curl -sf --cacert {CA} https://localhost/health").rc == 0

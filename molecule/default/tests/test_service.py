@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from helpers import APP, CA, children, load_during, main_pid, wait_for
+from helpers import APP, CA, SOCKET, children, load_during, main_pid, settled, wait_for
 
 UNIT = f"{APP}.service"
 WORKERS = 3  # molecule.yml sets app_workers: 3
@@ -153,18 +153,19 @@ def test_killed_master_is_restarted_by_systemd_and_healthy_within_5s(host):
     host.run_expect([0], f"kill -9 {master}")
 
     def healthy() -> bool:
-        return host.run("curl -sf --max-time 1 http://localhost/health").rc == 0 and main_pid(
-            host, UNIT
-        ) not in (0, master)
+        # On the app's own socket: nginx's answer alone would prove nothing.
+        app = host.run(f"curl -sf --max-time 1 --unix-socket {SOCKET} http://localhost/health")
+        return app.rc == 0 and main_pid(host, UNIT) not in (0, master)
 
     assert wait_for(healthy, timeout=5), host.check_output(f"systemctl status --no-pager {UNIT} || true")
 
 
 @pytest.mark.parametrize("action", ["restart", "reload"])
 def test_no_failed_request_through_nginx_during(host, action):
-    master = main_pid(host, UNIT)
+    # Earlier tests kill and restart processes: start from a settled service.
+    master = settled(host, UNIT, WORKERS)
     workers = {pid for pid, _, _ in children(host, master)}
-    result = load_during(host, f"systemctl {action} {UNIT}", seconds=6, delay=2)
+    result = load_during(host, f"systemctl {action} {UNIT}", seconds=6, delay=2, url="https://localhost/")
     assert result.ok > 1000, result
     assert result.failed == 0, result
     if action == "restart":
