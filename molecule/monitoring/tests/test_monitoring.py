@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 import urllib.parse
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from helpers import wait_for
+
 APP = "fastapi-demo"
 MULTIPROC_DIR = f"/run/{APP}/metrics"
 ITEMS = (("method", "GET"), ("route", "/items/{item_id}"), ("status", "200"))
-T = TypeVar("T")
 
 # N concurrent GETs through nginx from inside the host; prints how many answered 200.
 LOAD = """
@@ -42,15 +40,6 @@ for path in glob.glob("{MULTIPROC_DIR}/counter_*.db"):
                 counts[pid] = s.value
 print(json.dumps(counts))
 """
-
-
-def wait_for(predicate: Callable[[], T], timeout: float, interval: float = 0.5) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(interval)
 
 
 def curl(host, url: str, *headers: str) -> tuple[int, str]:

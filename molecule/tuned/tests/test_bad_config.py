@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
 import yaml
 
 from helpers import http_get, main_pid
+from playbook import run_deploy
 
 SCENARIO = Path(__file__).resolve().parents[1]
-PLAYBOOK = SCENARIO.parents[1] / "playbooks" / "deploy.yml"
 UNIT = "tuned-gunicorn.service"
 
 
@@ -19,24 +18,7 @@ def deploy(host, tmp_path, **overrides) -> subprocess.CompletedProcess[str]:
     """deploy.yml with the tuned Gunicorn app's converge settings plus overrides."""
     plays = yaml.safe_load((SCENARIO / "converge.yml").read_text())
     settings = next(play["vars"] for play in plays if play["name"] == "Deploy the tuned Gunicorn app")
-    name = host.ansible.get_variables()["inventory_hostname"]
-    inventory = tmp_path / "hosts.yml"
-    inventory.write_text(yaml.safe_dump({"all": {"hosts": {name: {**settings, **overrides}}}}))
-    return subprocess.run(
-        [
-            "ansible-playbook",
-            "-i",
-            os.environ["MOLECULE_INVENTORY_FILE"],
-            "-i",
-            str(inventory),
-            str(PLAYBOOK),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-        env={**os.environ, "ANSIBLE_NOCOLOR": "1"},
-    )
+    return run_deploy(host, tmp_path, {**settings, **overrides})
 
 
 def test_unloadable_app_fails_the_check_and_the_service_keeps_running(host, tmp_path):

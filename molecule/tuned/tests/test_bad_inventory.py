@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-from pathlib import Path
-
 import pytest
-import yaml
 
-PLAYBOOK = Path(__file__).resolve().parents[3] / "playbooks" / "deploy.yml"
+from playbook import run_deploy
 
 # What must not change: config, code, packages, unit files, running services.
 SNAPSHOT = (
@@ -38,27 +33,9 @@ SNAPSHOT = (
     ids=lambda value: next(iter(value)) if isinstance(value, dict) else "",
 )
 def test_bad_value_fails_before_the_host_changes(host, tmp_path, bad, expected):
-    name = host.ansible.get_variables()["inventory_hostname"]
-    bad_inventory = tmp_path / "bad.yml"
-    # Host variables: above the scenario's group_vars, as an operator's host_vars would be.
-    bad_inventory.write_text(yaml.safe_dump({"all": {"hosts": {name: bad}}}))
     before = host.check_output(SNAPSHOT)
 
-    result = subprocess.run(
-        [
-            "ansible-playbook",
-            "--inventory",
-            os.environ["MOLECULE_INVENTORY_FILE"],
-            "--inventory",
-            str(bad_inventory),
-            str(PLAYBOOK),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-        env={**os.environ, "ANSIBLE_NOCOLOR": "1"},
-    )
+    result = run_deploy(host, tmp_path, bad)
 
     # Ansible prints the failure on stderr and the recap on stdout.
     output = " ".join((result.stdout + result.stderr).split())
