@@ -63,7 +63,7 @@ def test_uvicorn_mode_runs_uvicorn_with_its_workers(host):
     assert props["Type"] == "exec"
     main = main_pid(host, f"{UVICORN}.service")
     args = host.check_output(f"ps -o args= -p {main}")
-    assert "/bin/uvicorn" in args
+    assert "/current/venv/bin/python -m uvicorn" in args
     assert "--workers 2" in args
     assert "gunicorn" not in host.check_output(f"ps -o args= --ppid {main}")
     workers = [row for row in children(host, main) if "resource_tracker" not in row[2]]
