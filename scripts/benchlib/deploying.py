@@ -1,5 +1,6 @@
 """Deploy-speed benchmark: wall time of the playbook on a fresh sandbox host,
-an idempotent re-run and a code-only release (same pins, changed app code)."""
+an idempotent re-run and a code-only release (same pins, a new app version:
+releases are immutable, so new code always comes with a new version)."""
 
 from __future__ import annotations
 
@@ -46,6 +47,17 @@ def playbook(container: str, port: int, *extra: str) -> DeployRun:
     return DeployRun("", seconds, int(recap.group(1)) if recap else -1)
 
 
+def bump_version(pyproject: Path, suffix: str) -> str:
+    """Append a PEP 440 suffix (e.g. post1700000000) to the project's version; return the new one."""
+    text = pyproject.read_text()
+    match = re.search(r'(?m)^version = "([^"]+)"$', text)
+    if match is None:
+        raise RuntimeError(f"no version line in {pyproject}")
+    version = f"{match.group(1)}.{suffix}"
+    pyproject.write_text(text[: match.start(1)] + version + text[match.end(1) :])
+    return version
+
+
 def sandbox(action: str, container: str, port: int) -> None:
     env = {**os.environ, "SANDBOX_NAME": container, "SANDBOX_PORT": str(port)}
     env["SANDBOX_HTTPS_PORT"] = str(port + 363)
@@ -64,8 +76,7 @@ def measure(container: str, port: int) -> list[DeployRun]:
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "app"
         shutil.copytree(ROOT / "app", source, ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))
-        main = source / "fastapi_demo" / "main.py"
-        main.write_text(main.read_text() + f"\n# code-only release {time.time_ns()}\n")
+        bump_version(source / "pyproject.toml", f"post{int(time.time())}")
         run = playbook(container, port, "-e", f"app_source_dir={source}")
     runs.append(DeployRun("code-only release", run.seconds, run.changed))
     print(f"  {'code-only release':<20} {run.seconds:6.1f} s  changed={run.changed}", flush=True)

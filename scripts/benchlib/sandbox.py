@@ -55,7 +55,8 @@ class Sandbox:
         self.sh(f"systemctl reset-failed {unit} 2>/dev/null || true")
         self.sh(
             f"systemd-run --quiet --unit {unit} --uid {self.app} --gid {self.app} "
-            f"--property WorkingDirectory=/opt/{self.app} --setenv PATH=/opt/{self.app}/venv/bin:/usr/bin "
+            f"--property WorkingDirectory=/opt/{self.app}/current "
+            f"--setenv PATH=/opt/{self.app}/current/venv/bin:/usr/bin "
             f"{command}"
         )
 

@@ -55,7 +55,7 @@ server {{ listen 127.0.0.1:{SWEEP_NGINX_PORT};
 def gunicorn_command(app: str, module: str, port: int, workers: int) -> str:
     """The deployed config file, bound to TCP instead of the systemd socket."""
     return (
-        f"/opt/{app}/venv/bin/gunicorn --config /etc/{app}/gunicorn.conf.py --no-control-socket "
+        f"/opt/{app}/current/venv/bin/gunicorn --config /etc/{app}/gunicorn.conf.py --no-control-socket "
         f"--bind 127.0.0.1:{port} --workers {workers} {module}"
     )
 
@@ -72,7 +72,8 @@ class ServingBench:
         self.box.sh(f"cat > {BENCH_CONF} <<'EOF'\n{fixture}EOF\nnginx -t -q && systemctl reload nginx")
         self.box.start_unit(
             "bench-uvicorn",
-            f"/opt/{self.box.app}/venv/bin/uvicorn {self.box.module} --host 127.0.0.1 --port {UVICORN_PORT}",
+            f"/opt/{self.box.app}/current/venv/bin/uvicorn {self.box.module} "
+            f"--host 127.0.0.1 --port {UVICORN_PORT}",
         )
         workers = self.box.worker_count()
         self.box.start_unit(

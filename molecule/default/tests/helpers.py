@@ -126,6 +126,12 @@ def load_during(
         f"sleep {delay}; {command} || echo COMMAND FAILED; wait; cat /tmp/hey.out"
     )
     report = host.check_output(f"sh -c '{script}'")
+    assert "COMMAND FAILED" not in report, f"{command} failed during the load run"
+    return parse_hey(report)
+
+
+def parse_hey(report: str) -> LoadResult:
+    """Count hey's 200s and everything else (other statuses, transport errors)."""
     ok = failed = 0
     section = ""
     for line in report.splitlines():
@@ -141,5 +147,53 @@ def load_during(
         error = re.match(r"\s+\[(\d+)\]\s+\S", line)
         if section == "Error" and error:
             failed += int(error.group(1))
-    assert "COMMAND FAILED" not in report, f"{command} failed during the load run"
     return LoadResult(ok=ok, failed=failed, report=report)
+
+
+class BackgroundLoad:
+    """`hey` inside the host while the controller does something (a playbook run); stop() reports.
+
+    Started detached, for at most `limit` seconds; stop() interrupts it (hey then prints its
+    report) after `tail` more seconds, so requests after the action count too. Rate-limited
+    (`connections` x `rate` requests per second at most), so the playbook it runs beside
+    keeps some CPU on a small machine.
+    """
+
+    OUT = "/tmp/hey-background.out"
+    PID = "/tmp/hey-background.pid"
+
+    def __init__(
+        self,
+        host,
+        url: str = "https://localhost/",
+        host_header: str = "localhost",
+        connections: int = 8,
+        rate: int = 25,
+    ) -> None:
+        self.host = host
+        self.url = url
+        self.host_header = host_header
+        self.connections = connections
+        self.rate = rate
+
+    def start(self, limit: int = 300) -> None:
+        hey = f"hey -z {limit}s -c {self.connections} -q {self.rate} -host {self.host_header} {self.url}"
+        self.host.run_expect(
+            [0],
+            f"rm -f {self.OUT} {self.PID}; setsid sh -c 'echo $$ > {self.PID}; exec {hey} > {self.OUT} 2>&1' "
+            "< /dev/null > /dev/null 2>&1 &",
+        )
+        started = wait_for(lambda: self.host.run(f"kill -0 $(cat {self.PID})").rc == 0, timeout=5)
+        assert started, "hey did not start"
+
+    def stop(self, tail: float = 1) -> LoadResult:
+        time.sleep(tail)
+        self.host.run(f"kill -INT $(cat {self.PID})")
+
+        def report() -> str:
+            out = self.host.run(f"cat {self.OUT}").stdout
+            return out if "Status code distribution" in out or "Error distribution" in out else ""
+
+        text = wait_for(report, timeout=15)
+        assert text, self.host.run(f"cat {self.OUT}").stdout
+        return parse_hey(text)

@@ -91,7 +91,7 @@ def test_health_through_nginx_reports_version(host, get):
     response = get("https://localhost/health")
     assert response.status == 200
     installed = host.check_output(
-        f"/opt/{APP}/venv/bin/python -c 'import importlib.metadata as m; print(m.version(\"{APP}\"))'"
+        f"/opt/{APP}/current/venv/bin/python -c 'import importlib.metadata as m; print(m.version(\"{APP}\"))'"
     )
     assert response.json() == {"status": "ok", "version": installed}
 

@@ -62,7 +62,7 @@ def items_count(host) -> float:
 
 
 def per_worker(host) -> dict[str, float]:
-    return json.loads(host.check_output(f"/opt/{APP}/venv/bin/python -c %s", PER_WORKER))
+    return json.loads(host.check_output(f"/opt/{APP}/current/venv/bin/python -c %s", PER_WORKER))
 
 
 def app_is_healthy(host) -> bool:

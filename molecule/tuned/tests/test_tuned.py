@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+
+import yaml
 
 from helpers import children, http_get, main_pid
+from playbook import run_deploy
+from variants import app_variant
 
 GUNICORN = "tuned-gunicorn"
 UVICORN = "tuned-uvicorn"
@@ -63,7 +68,7 @@ def test_uvicorn_mode_runs_uvicorn_with_its_workers(host):
     assert props["Type"] == "exec"
     main = main_pid(host, f"{UVICORN}.service")
     args = host.check_output(f"ps -o args= -p {main}")
-    assert "/bin/uvicorn" in args
+    assert "/current/venv/bin/python -m uvicorn" in args
     assert "--workers 2" in args
     assert "gunicorn" not in host.check_output(f"ps -o args= --ppid {main}")
     workers = [row for row in children(host, main) if "resource_tracker" not in row[2]]
@@ -75,3 +80,22 @@ def test_uvicorn_mode_serves_through_nginx(host):
     assert response.status == 200
     assert response.headers["server"] == "nginx"
     assert json.loads(response.body)["status"] == "ok"
+
+
+def test_uvicorn_mode_restarts_onto_a_new_release(host, tmp_path):
+    # Stock Uvicorn has no graceful reload of new code: a release switch restarts it.
+    plays = yaml.safe_load((Path(__file__).resolve().parents[1] / "converge.yml").read_text())
+    settings = next(play["vars"] for play in plays if play["name"] == "Deploy the app in uvicorn mode")
+    base = host.check_output(f"readlink /opt/{UVICORN}/current").removeprefix("releases/")
+    new = f"{base}.post1"
+    before = main_pid(host, f"{UVICORN}.service")
+
+    source = app_variant(tmp_path / "app", new)
+    result = run_deploy(host, tmp_path, {**settings, "app_source_dir": str(source)}, "--tags", "release")
+
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    assert "Restart the app service" in result.stdout
+    assert main_pid(host, f"{UVICORN}.service") not in (0, before)
+    assert host.check_output(f"readlink /opt/{UVICORN}/current") == f"releases/{new}"
+    response = http_get(host, "http://localhost/health", host_header="uvicorn.test")
+    assert json.loads(response.body)["version"] == new

@@ -1,0 +1,42 @@
+"""Playbooks run against the scenario's instance with extra host variables."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import yaml
+
+PLAYBOOKS = Path(__file__).resolve().parents[3] / "playbooks"
+
+
+def run_playbook(
+    host, tmp_path: Path, host_vars: dict, playbook: str = "deploy.yml", *extra: str
+) -> subprocess.CompletedProcess[str]:
+    """Molecule's inventory plus host_vars for the instance (above its group_vars, as an operator's
+    host_vars would be); never raises on a failed play."""
+    name = host.ansible.get_variables()["inventory_hostname"]
+    inventory = tmp_path / "host_vars.yml"
+    inventory.write_text(yaml.safe_dump({"all": {"hosts": {name: host_vars}}}))
+    return subprocess.run(
+        [
+            "ansible-playbook",
+            "--inventory",
+            os.environ["MOLECULE_INVENTORY_FILE"],
+            "--inventory",
+            str(inventory),
+            str(PLAYBOOKS / playbook),
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+        env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
+    )
+
+
+def run_deploy(host, tmp_path: Path, host_vars: dict, *extra: str) -> subprocess.CompletedProcess[str]:
+    """playbooks/deploy.yml with host_vars (see run_playbook)."""
+    return run_playbook(host, tmp_path, host_vars, "deploy.yml", *extra)

@@ -1,0 +1,184 @@
+"""Releases: versioned directories, a graceful switch under load, rollback, automatic return from a
+release whose health check fails, immutable versions, pruning.
+
+The tests build on each other, in this order (base is the version converge deployed):
+base -> base.post1 (code-only, under load) -> rollback to base -> rollback to base.post1 by name
+-> base.post2 fails /health, back to base.post1 -> base.post1 with other code refused
+-> base.post3 with app_releases_keep 2 prunes base.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from helpers import APP, CA, BackgroundLoad, children, main_pid, settled
+from playbook import run_deploy, run_playbook
+from variants import app_variant
+
+UNIT = f"{APP}.service"
+HOME = f"/opt/{APP}"
+RELEASES = f"{HOME}/releases"
+WORKERS = 3  # molecule.yml sets app_workers: 3
+
+
+def link(host, name: str) -> str:
+    """Where the `current` or `previous` symlink points (relative: releases/<version>)."""
+    return host.check_output(f"readlink {HOME}/{name}")
+
+
+def version_of(host, name: str) -> str:
+    target = link(host, name)
+    assert target.startswith("releases/"), target
+    return target.removeprefix("releases/")
+
+
+def installed(host) -> set[str]:
+    return set(host.check_output(f"ls -1 {RELEASES}").split())
+
+
+def served_version(host) -> str:
+    """The version /health reports through nginx."""
+    body = host.check_output(f"curl -sf --max-time 5 --cacert {CA} https://localhost/health")
+    return json.loads(body)["version"]
+
+
+def flat(result) -> str:
+    return " ".join((result.stdout + result.stderr).split())
+
+
+@pytest.fixture(scope="module")
+def base(host) -> str:
+    return version_of(host, "current")
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("releases")
+
+
+def test_release_layout_and_unit_go_through_current(host, base):
+    assert base == served_version(host)
+    release = host.file(f"{RELEASES}/{base}")
+    assert (release.user, release.group, release.mode) == ("root", APP, 0o750)
+    for name in ("MANIFEST.sha256", "RUNTIME", "venv/bin/python"):
+        assert host.file(f"{RELEASES}/{base}/{name}").exists, name
+    shared = host.file(f"{HOME}/shared")
+    assert shared.is_directory
+    assert (shared.user, shared.group, shared.mode) == (APP, APP, 0o750)
+    props = host.service(UNIT).systemd_properties
+    assert f"{HOME}/current/venv/bin/python -m gunicorn" in props["ExecStart"], props["ExecStart"]
+    assert props["WorkingDirectory"] == f"{HOME}/current"
+    # In the service's mount namespace shared/ is writable, the releases are not.
+    mounts = {}
+    for line in host.check_output(f"cat /proc/{main_pid(host, UNIT)}/mountinfo").splitlines():
+        fields = line.split()
+        mounts[fields[4]] = fields[5].split(",")
+    assert "rw" in mounts[f"{HOME}/shared"]
+    assert "ro" in mounts["/"]
+
+
+def test_code_only_release_under_load_reloads_without_a_failed_request(host, base, workdir):
+    new = f"{base}.post1"
+    master = settled(host, UNIT, WORKERS)
+    workers = {pid for pid, _, _ in children(host, master)}
+    source = app_variant(workdir / "code-only", new)
+
+    load = BackgroundLoad(host)
+    load.start()
+    # The code-only release of README (--tags release): install, validate, switch, reload, health gate.
+    result = run_deploy(host, workdir, {"app_source_dir": str(source)}, "--tags", "release")
+    stats = load.stop()
+
+    assert result.returncode == 0, flat(result)[-3000:]
+    assert "Reload the app service gracefully" in result.stdout
+    assert stats.ok > 200, stats.report
+    assert stats.failed == 0, stats.report
+    # A graceful reload: the same master, only new workers, which import the new release.
+    assert settled(host, UNIT, WORKERS) == master
+    assert not workers & {pid for pid, _, _ in children(host, master)}
+    assert served_version(host) == new
+    # Gunicorn re-entered `current` on the reload: the master now sits in the new release.
+    # (Read as the app's user: root in the container may not trace other users' processes.)
+    cwd = host.check_output(f"runuser -u {APP} -- readlink /proc/{master}/cwd")
+    assert cwd == f"{RELEASES}/{new}"
+    assert (version_of(host, "current"), version_of(host, "previous")) == (new, base)
+
+
+def test_rollback_returns_to_the_previous_release_and_to_a_named_one(host, base, workdir):
+    new = f"{base}.post1"
+    master = main_pid(host, UNIT)
+
+    back = run_playbook(host, workdir, {}, "rollback.yml")
+    assert back.returncode == 0, flat(back)[-3000:]
+    assert served_version(host) == base
+    assert (version_of(host, "current"), version_of(host, "previous")) == (base, new)
+
+    named = run_playbook(host, workdir, {}, "rollback.yml", "-e", f"app_rollback_version={new}")
+    assert named.returncode == 0, flat(named)[-3000:]
+    assert served_version(host) == new
+    assert (version_of(host, "current"), version_of(host, "previous")) == (new, base)
+    # Same dependencies and Python: both switches were graceful reloads.
+    assert main_pid(host, UNIT) == master
+
+    missing = run_playbook(host, workdir, {}, "rollback.yml", "-e", "app_rollback_version=0.0.404")
+    assert missing.returncode != 0
+    assert f'No release "0.0.404" of {APP} is installed' in flat(missing), flat(missing)[-3000:]
+    assert f"Installed releases: {base}, {new}" in flat(missing), flat(missing)[-3000:]
+    assert version_of(host, "current") == new
+
+
+def test_release_failing_its_health_check_is_switched_back(host, base, workdir):
+    good, bad = f"{base}.post1", f"{base}.post2"
+    source = app_variant(workdir / "unhealthy", bad, healthy=False)
+
+    result = run_deploy(
+        host, workdir, {"app_source_dir": str(source), "app_health_timeout": 8}, "--tags", "release"
+    )
+
+    output = flat(result)
+    assert result.returncode != 0, output[-3000:]
+    assert f"Release {bad} of {APP} failed on" in output, output[-3000:]
+    assert f"Rolled back to release {good}, which serves again" in output, output[-3000:]
+    assert served_version(host) == good
+    assert (version_of(host, "current"), version_of(host, "previous")) == (good, base)
+    # Kept for inspection.
+    assert host.file(f"{RELEASES}/{bad}/MANIFEST.sha256").exists
+
+
+def test_changed_code_under_an_installed_version_is_refused_before_any_switch(host, base, workdir):
+    version = f"{base}.post1"
+    source = app_variant(workdir / "same-version", version)
+    main = source / "fastapi_demo" / "main.py"
+    main.write_text(main.read_text() + "\n# changed without a new version\n")
+    master = main_pid(host, UNIT)
+
+    result = run_deploy(host, workdir, {"app_source_dir": str(source)}, "--tags", "release")
+
+    output = flat(result)
+    assert result.returncode != 0, output[-3000:]
+    assert f"Release {version} is already installed" in output, output[-3000:]
+    assert "bump the version" in output, output[-3000:]
+    assert version_of(host, "current") == version
+    assert main_pid(host, UNIT) == master
+    assert served_version(host) == version
+
+
+def test_pruning_keeps_the_newest_releases_and_the_previous_one(host, base, workdir):
+    previous, bad, newest = f"{base}.post1", f"{base}.post2", f"{base}.post3"
+    assert installed(host) == {base, previous, bad}
+    # The release that becomes the previous one is made the oldest on disk: kept all the same.
+    host.run_expect([0], f"touch -d 2001-01-01 {RELEASES}/{previous}")
+    source = app_variant(workdir / "newest", newest)
+
+    result = run_deploy(
+        host, workdir, {"app_source_dir": str(source), "app_releases_keep": 2}, "--tags", "release"
+    )
+
+    assert result.returncode == 0, flat(result)[-3000:]
+    # The newest two (newest, bad) plus the previous one; base, neither, is gone.
+    assert installed(host) == {newest, bad, previous}
+    assert (version_of(host, "current"), version_of(host, "previous")) == (newest, previous)
+    assert served_version(host) == newest
