@@ -20,6 +20,9 @@ MONITORING_DISTROS ?= debian12
 FILELOGS_DISTROS ?= debian12
 # ... and the tuned scenario (server settings, uvicorn mode, bad inventories) on these.
 TUNED_DISTROS ?= debian12
+# ... and the cluster scenario (1 web + 2 app hosts: rolling deploys and restarts
+# under load, a failing release, a stopped app host) on these.
+CLUSTER_DISTROS ?= debian12
 
 .PHONY: help venv docker images sandbox deploy test lint unit test-molecule docs bench clean
 
@@ -38,7 +41,7 @@ docker: ## Check that a Docker daemon answers (as root on Debian: install and st
 	scripts/ensure-docker --with-mmdebstrap
 
 images: docker ## Build the systemd base images the scenarios use (reused when unchanged)
-	for distro in $(sort $(DISTROS) $(MONITORING_DISTROS) $(FILELOGS_DISTROS) $(TUNED_DISTROS)); do scripts/sandbox-image $$distro; done
+	for distro in $(sort $(DISTROS) $(MONITORING_DISTROS) $(FILELOGS_DISTROS) $(TUNED_DISTROS) $(CLUSTER_DISTROS)); do scripts/sandbox-image $$distro; done
 
 sandbox: venv docker ## Create (or start) the local sandbox host container (Debian 12)
 	scripts/sandbox-image debian12
@@ -62,7 +65,7 @@ docs: venv ## Regenerate README's variable reference from the roles' argument_sp
 unit: venv ## Unit tests: the app, the benchmark parser, the rendered logging module
 	$(BIN)/pytest -q
 
-test-molecule: venv images ## molecule test: default on $(DISTROS), monitoring on $(MONITORING_DISTROS), filelogs on $(FILELOGS_DISTROS), tuned on $(TUNED_DISTROS)
+test-molecule: venv images ## molecule test: default on $(DISTROS), monitoring on $(MONITORING_DISTROS), filelogs on $(FILELOGS_DISTROS), tuned on $(TUNED_DISTROS), cluster on $(CLUSTER_DISTROS)
 	for distro in $(DISTROS); do \
 	  MOLECULE_DISTRO=$$distro MOLECULE_IMAGE=$$(scripts/sandbox-image --name $$distro) \
 	    $(BIN)/molecule test -s default; \
@@ -78,6 +81,10 @@ test-molecule: venv images ## molecule test: default on $(DISTROS), monitoring o
 	for distro in $(TUNED_DISTROS); do \
 	  MOLECULE_DISTRO=$$distro MOLECULE_IMAGE=$$(scripts/sandbox-image --name $$distro) \
 	    $(BIN)/molecule test -s tuned; \
+	done
+	for distro in $(CLUSTER_DISTROS); do \
+	  MOLECULE_DISTRO=$$distro MOLECULE_IMAGE=$$(scripts/sandbox-image --name $$distro) \
+	    $(BIN)/molecule test -s cluster; \
 	done
 
 test: lint unit test-molecule ## Everything: lint, unit tests, Molecule

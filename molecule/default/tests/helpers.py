@@ -126,6 +126,12 @@ def load_during(
         f"sleep {delay}; {command} || echo COMMAND FAILED; wait; cat /tmp/hey.out"
     )
     report = host.check_output(f"sh -c '{script}'")
+    assert "COMMAND FAILED" not in report, f"{command} failed during the load run"
+    return hey_result(report)
+
+
+def hey_result(report: str) -> LoadResult:
+    """Count a hey report's 200s and everything else (other statuses, transport errors)."""
     ok = failed = 0
     section = ""
     for line in report.splitlines():
@@ -141,5 +147,4 @@ def load_during(
         error = re.match(r"\s+\[(\d+)\]\s+\S", line)
         if section == "Error" and error:
             failed += int(error.group(1))
-    assert "COMMAND FAILED" not in report, f"{command} failed during the load run"
     return LoadResult(ok=ok, failed=failed, report=report)
