@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from helpers import LoadResult, hey_result
+from helpers import LoadResult, hey_result, wait_for
 
 PLAYBOOKS = Path(__file__).resolve().parents[3] / "playbooks"
 APP = "fastapi-demo"
@@ -55,15 +55,18 @@ class Load:
 def load(web, url: str = "http://localhost/", *, limit: int = 600) -> Iterator[Load]:
     """Run hey against the web host's own nginx for the block's duration (at most `limit` seconds).
 
-    hey is interrupted (SIGINT: it stops and prints its report) when the block ends; the report counts
-    every non-200 status and transport error as failed.
+    16 clients of 10 requests/s each: steady traffic over both app hosts that leaves the machine's CPU to
+    the playbook running meanwhile. hey is interrupted (SIGINT: it stops and prints its report) when the
+    block ends; the report counts every non-200 status and transport error as failed.
     """
-    started = web.run(
-        "rm -f /tmp/hey.out; "
-        f"setsid nohup hey -z {limit}s -c 16 -host localhost {url} > /tmp/hey.out 2>&1 < /dev/null & echo $!"
-    )
+    # Detached with setsid, not the shell's `&`: a background job of a shell ignores SIGINT.
+    hey = f"hey -z {limit}s -c 16 -q 10 -host localhost {url} > /tmp/hey.out 2>&1"
+    detached = f"setsid -f sh -c 'echo $$ > /tmp/hey.pid; exec {hey}' < /dev/null"
+    started = web.run(f"rm -f /tmp/hey.out /tmp/hey.pid; {detached}")
     assert started.rc == 0, started.stderr
-    run = Load(pid=int(started.stdout.strip()))
+    pid = wait_for(lambda: web.run("cat /tmp/hey.pid").stdout.strip(), timeout=10)
+    assert pid, "hey did not start"
+    run = Load(pid=int(pid))
     try:
         # Requests flow before the action starts.
         web.run("sleep 2")
@@ -74,4 +77,5 @@ def load(web, url: str = "http://localhost/", *, limit: int = 600) -> Iterator[L
         stopped = web.run(
             f"kill -INT {run.pid}; while kill -0 {run.pid} 2>/dev/null; do sleep 0.2; done; cat /tmp/hey.out"
         )
+        assert "Summary:" in stopped.stdout, f"hey printed no report: {stopped.stdout} {stopped.stderr}"
         run.result = hey_result(stopped.stdout)
