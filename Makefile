@@ -22,6 +22,9 @@ FILELOGS_DISTROS ?= debian12
 TUNED_DISTROS ?= debian12
 # ... and the multiapp scenario (two apps on one host) on these.
 MULTIAPP_DISTROS ?= debian12
+# ... and the cluster scenario (1 web + 2 app hosts: rolling deploys and restarts
+# under load, a failing release, a stopped app host) on these.
+CLUSTER_DISTROS ?= debian12
 
 # $(call molecule_test,<scenario>,<distros>): `molecule test` of a scenario on each distro.
 define molecule_test
@@ -48,7 +51,7 @@ docker: ## Check that a Docker daemon answers (as root on Debian: install and st
 	scripts/ensure-docker --with-mmdebstrap
 
 images: docker ## Build the systemd base images the scenarios use (reused when unchanged)
-	for distro in $(sort $(DISTROS) $(MONITORING_DISTROS) $(FILELOGS_DISTROS) $(TUNED_DISTROS) $(MULTIAPP_DISTROS)); do scripts/sandbox-image $$distro; done
+	for distro in $(sort $(DISTROS) $(MONITORING_DISTROS) $(FILELOGS_DISTROS) $(TUNED_DISTROS) $(MULTIAPP_DISTROS) $(CLUSTER_DISTROS)); do scripts/sandbox-image $$distro; done
 
 sandbox: venv docker ## Create (or start) the local sandbox host container (Debian 12)
 	scripts/sandbox-image debian12
@@ -72,12 +75,13 @@ docs: venv ## Regenerate README's variable reference from the roles' argument_sp
 unit: venv ## Unit tests: the app, the benchmark parser, the rendered logging module
 	$(BIN)/pytest -q
 
-test-molecule: venv images ## molecule test: default on $(DISTROS), monitoring, filelogs, tuned, multiapp on their *_DISTROS
+test-molecule: venv images ## molecule test: default on $(DISTROS), monitoring, filelogs, tuned, multiapp, cluster on their *_DISTROS
 	$(call molecule_test,default,$(DISTROS))
 	$(call molecule_test,monitoring,$(MONITORING_DISTROS))
 	$(call molecule_test,filelogs,$(FILELOGS_DISTROS))
 	$(call molecule_test,tuned,$(TUNED_DISTROS))
 	$(call molecule_test,multiapp,$(MULTIAPP_DISTROS))
+	$(call molecule_test,cluster,$(CLUSTER_DISTROS))
 
 test: lint unit test-molecule ## Everything: lint, unit tests, Molecule
 

@@ -11,6 +11,24 @@ import yaml
 PLAYBOOKS = Path(__file__).resolve().parents[3] / "playbooks"
 
 
+def ansible_playbook(playbook: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """ansible-playbook playbooks/<playbook> against Molecule's inventory; never raises on a failed play."""
+    return subprocess.run(
+        [
+            "ansible-playbook",
+            "--inventory",
+            os.environ["MOLECULE_INVENTORY_FILE"],
+            *args,
+            str(PLAYBOOKS / playbook),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
+        env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
+    )
+
+
 def run_playbook(
     host, tmp_path: Path, host_vars: dict, playbook: str = "deploy.yml", *extra: str
 ) -> subprocess.CompletedProcess[str]:
@@ -19,22 +37,7 @@ def run_playbook(
     name = host.ansible.get_variables()["inventory_hostname"]
     inventory = tmp_path / "host_vars.yml"
     inventory.write_text(yaml.safe_dump({"all": {"hosts": {name: host_vars}}}))
-    return subprocess.run(
-        [
-            "ansible-playbook",
-            "--inventory",
-            os.environ["MOLECULE_INVENTORY_FILE"],
-            "--inventory",
-            str(inventory),
-            str(PLAYBOOKS / playbook),
-            *extra,
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-        env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
-    )
+    return ansible_playbook(playbook, "--inventory", str(inventory), *extra)
 
 
 def run_deploy(host, tmp_path: Path, host_vars: dict, *extra: str) -> subprocess.CompletedProcess[str]:

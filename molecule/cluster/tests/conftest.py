@@ -1,0 +1,35 @@
+"""Fixtures of the cluster scenario: the web host and the app hosts, by inventory group.
+
+The tests take no `host` fixture, so each runs once (not once per host); default's helpers are reused.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+import testinfra
+from testinfra.utils.ansible_runner import AnsibleRunner
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "default" / "tests"))
+
+
+def _hosts(group: str) -> list:
+    inventory = os.environ["MOLECULE_INVENTORY_FILE"]
+    names = AnsibleRunner(inventory).get_hosts(group)
+    return [testinfra.get_host(f"ansible://{name}", ansible_inventory=inventory) for name in names]
+
+
+@pytest.fixture(scope="session")
+def web():
+    (host,) = _hosts("web")
+    return host
+
+
+@pytest.fixture(scope="session")
+def apps() -> list:
+    hosts = _hosts("app")
+    assert len(hosts) == 2, "the scenario has two app hosts"
+    return hosts

@@ -1,0 +1,206 @@
+"""1 web + 2 app hosts: the layout, who may reach the app hosts, and zero failed requests under load during a
+rolling deploy, a rolling restart, a release whose /health fails, and a stopped app host.
+
+The tests run in file order and build on each other: the first deploys 1.2.0, the bad release is refused on
+top of it, the app host stopped last is started again.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+
+import pytest
+
+from cluster import APP, PORT, address, docker, load, name
+from helpers import main_pid, wait_for
+from playbook import ansible_playbook
+from variants import app_variant
+
+GOOD = "1.2.0"
+BAD = "1.3.0"
+DEPLOY_BATCH = "PLAY [Deploy the FastAPI app on the app hosts]"
+RESTART_BATCH = "PLAY [Restart the app]"
+
+
+def direct(web, app, path: str = "/health", timeout: int = 5):
+    """GET an app host's own bind from `web` (any host); returns the command result."""
+    return web.run(
+        f"curl --silent --show-error --fail --max-time {timeout} http://{address(app)}:{PORT}{path}"
+    )
+
+
+def version_of(web, app) -> str:
+    result = direct(web, app)
+    assert result.rc == 0, f"/health of {name(app)}: {result.stderr}"
+    return json.loads(result.stdout)["version"]
+
+
+def versions_through_nginx(web, count: int = 12) -> list[str]:
+    """What /health reports through the web host's nginx, `count` times (round robin over the app hosts)."""
+    versions = []
+    for _ in range(count):
+        result = web.run(
+            "curl --silent --show-error --max-time 5 --write-out ' %{http_code}' http://localhost/health"
+        )
+        body, _, status = result.stdout.rpartition(" ")
+        versions.append(json.loads(body)["version"] if status == "200" else f"HTTP {status}")
+    return versions
+
+
+def assert_no_failures(result, during: str) -> None:
+    """Zero failed requests and some served, reported in the test's output."""
+    print(f"{during} under load: {result.ok} ok, {result.failed} failed")
+    assert result.ok > 0, result.report
+    assert result.failed == 0, result.report
+
+
+def access_lines(web, tag: str) -> list[dict]:
+    """nginx's JSON access lines of requests whose user agent is `tag`."""
+    log = web.file(f"/var/log/nginx/{APP}/access.log").content_string
+    return [json.loads(line) for line in log.splitlines() if tag in line]
+
+
+def test_app_hosts_listen_on_their_private_address(web, apps):
+    for app in apps:
+        socket = app.file(f"/etc/systemd/system/{APP}.socket").content_string
+        assert f"ListenStream={address(app)}:{PORT}\n" in socket
+        assert app.socket(f"tcp://{address(app)}:{PORT}").is_listening
+        assert not app.socket(f"unix:///run/{APP}.sock").is_listening
+
+
+def test_nginx_balances_over_every_app_host(web, apps):
+    config = web.check_output("nginx -T 2>/dev/null")
+    for app in apps:
+        assert re.search(rf"server {re.escape(address(app))}:{PORT} max_fails=1 ", config), config
+    # nginx's access log names the upstream of each request: both app hosts serve.
+    tag = uuid.uuid4().hex
+    for _ in range(10):
+        assert web.run(f"curl --silent --fail --user-agent {tag} http://localhost/").rc == 0
+    upstreams = {line["upstream_addr"] for line in access_lines(web, tag)}
+    assert upstreams == {f"{address(app)}:{PORT}" for app in apps}
+
+
+def test_only_web_hosts_reach_the_app_hosts(web, apps):
+    first, second = apps
+    assert direct(web, first).rc == 0
+    # The other app host is no web host: its packets are dropped (IPAddressDeny= on the socket unit).
+    refused = direct(second, first, timeout=3)
+    assert refused.rc != 0, f"{name(second)} reached {name(first)}'s app: {refused.stdout}"
+
+
+def test_app_hosts_trust_forwarded_headers_from_the_web_host_only(web, apps):
+    # Through nginx the app logs the real client (curl on the web host: 127.0.0.1), not nginx's address.
+    tag = uuid.uuid4().hex
+    assert web.run(f"curl --silent --fail --user-agent {tag} http://localhost/items/7").rc == 0
+    lines = []
+    for app in apps:
+        journal = app.check_output(f"journalctl -u {APP} -o cat --since -5min")
+        lines += [json.loads(line) for line in journal.splitlines() if tag in line and "asgi.access" in line]
+    assert [line["client_ip"] for line in lines] == ["127.0.0.1"], lines
+
+
+@pytest.mark.parametrize(
+    ("extra_vars", "message"),
+    [
+        ("app_bind=unix:/run/fastapi-demo.sock", "is a unix socket, which the web hosts"),
+        ("app_bind=127.0.0.1:8000", "app_bind must use one of its private addresses"),
+        ("app_private_address=192.0.2.1", "app_bind must use one of its private addresses"),
+    ],
+    ids=["unix-socket", "loopback", "public-address"],
+)
+def test_cross_host_settings_are_checked_before_any_change(apps, extra_vars, message):
+    before = [
+        app.check_output(f"md5sum /etc/systemd/system/{APP}.socket /etc/{APP}/gunicorn.conf.py")
+        for app in apps
+    ]
+    deploy = ansible_playbook("deploy.yml", "-e", extra_vars)
+    output = " ".join((deploy.stdout + deploy.stderr).split())
+    assert deploy.returncode != 0, output[-3000:]
+    assert message in output, output[-3000:]
+    assert DEPLOY_BATCH not in output
+    assert [
+        app.check_output(f"md5sum /etc/systemd/system/{APP}.socket /etc/{APP}/gunicorn.conf.py")
+        for app in apps
+    ] == before
+
+
+def test_rolling_deploy_of_a_new_version_fails_no_request(web, apps, tmp_path):
+    source = app_variant(tmp_path / "app", GOOD)
+    with load(web) as run:
+        deploy = ansible_playbook("deploy.yml", "-e", f"app_source_dir={source}")
+    assert deploy.returncode == 0, deploy.stdout[-3000:]
+    # One app host per batch: the app play ran twice.
+    assert deploy.stdout.count(DEPLOY_BATCH) == 2, deploy.stdout
+    assert_no_failures(run.result, "rolling deploy")
+    assert [version_of(web, app) for app in apps] == [GOOD, GOOD]
+    assert set(versions_through_nginx(web)) == {GOOD}
+
+
+def test_rolling_restart_fails_no_request(web, apps):
+    before = [main_pid(app, f"{APP}.service") for app in apps]
+    with load(web) as run:
+        restart = ansible_playbook("restart.yml")
+    assert restart.returncode == 0, restart.stdout[-3000:]
+    assert restart.stdout.count(RESTART_BATCH) == 2, restart.stdout
+    after = [main_pid(app, f"{APP}.service") for app in apps]
+    assert all(new and new != old for old, new in zip(before, after, strict=True)), (before, after)
+    assert_no_failures(run.result, "rolling restart")
+
+
+@pytest.fixture(scope="module")
+def bad_deploy(web, apps, tmp_path_factory):
+    """Deploy a release whose /health fails, under load; returns (play, load result, untouched host's PID)."""
+    source = app_variant(tmp_path_factory.mktemp("bad") / "app", BAD, healthy=False)
+    before = {name(app): main_pid(app, f"{APP}.service") for app in apps}
+    with load(web) as run:
+        deploy = ansible_playbook("deploy.yml", "-e", f"app_source_dir={source}")
+    return deploy, run.result, before
+
+
+def test_a_failing_release_stops_after_the_first_host(web, apps, bad_deploy):
+    deploy, result, before = bad_deploy
+    assert deploy.returncode != 0, deploy.stdout[-3000:]
+    first, second = apps
+    assert f"fatal: [{name(first)}]" in deploy.stdout + deploy.stderr, deploy.stdout[-3000:]
+    # The play stopped after the first batch: the second app host was never started on, nor nginx changed.
+    assert deploy.stdout.count(DEPLOY_BATCH) == 1, deploy.stdout
+    assert "PLAY [Put nginx in front of the app hosts]" not in deploy.stdout
+    assert main_pid(second, f"{APP}.service") == before[name(second)]
+    assert version_of(web, second) == GOOD
+    assert_no_failures(result, "failing release")
+
+
+def test_a_failing_release_is_rolled_back_on_the_first_host(web, apps, bad_deploy):
+    """Needs the automatic rollback of the app role's health gate (release dirs)."""
+    first, _ = apps
+    assert version_of(web, first) == GOOD
+    assert set(versions_through_nginx(web)) == {GOOD}
+
+
+def test_a_stopped_app_host_is_routed_around(web, apps):
+    stopped, serving = apps
+    before = address(stopped)
+    with load(web) as run:
+        docker("stop", name(stopped))
+        # Requests keep flowing to the one app host left.
+        web.run("sleep 4")
+    assert_no_failures(run.result, "app host stopped")
+    assert versions_through_nginx(web, 4) == [version_of(web, serving)] * 4
+
+    docker("start", name(stopped))
+    assert address(stopped) == before, (
+        "the container came back with another address: nginx's upstream is stale"
+    )
+    assert wait_for(lambda: direct(web, stopped, "/").rc == 0, timeout=90), (
+        f"{name(stopped)} did not come back"
+    )
+    # Within fail_timeout (10 s) nginx sends requests to it again.
+    tag = uuid.uuid4().hex
+
+    def served_by_it() -> bool:
+        web.run(f"curl --silent --user-agent {tag} http://localhost/")
+        return f"{before}:{PORT}" in {line["upstream_addr"] for line in access_lines(web, tag)}
+
+    assert wait_for(served_by_it, timeout=30, interval=1), f"nginx did not return to {name(stopped)}"
