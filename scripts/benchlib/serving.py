@@ -3,6 +3,8 @@
 All in the sandbox container, load generator included (loopback only):
   nginx-return     nginx answering `return 200` itself: the ceiling
   uvicorn          one raw `uvicorn` process: what a user tries first
+                   (its default access log on, to journald like the service's logs)
+  uvicorn-no-log   the same with --no-access-log: what the app costs without logging
   gunicorn         Gunicorn + workers as deployed, hit directly (TCP)
   deployed         nginx -> unix socket -> Gunicorn: the real path
   deployed-no-ka   the real path without upstream keep-alive
@@ -21,6 +23,7 @@ NGINX_RETURN_PORT = 18081
 NO_KEEPALIVE_PORT = 18082
 SWEEP_NGINX_PORT = 18083
 UVICORN_PORT = 19001
+UVICORN_NO_LOG_PORT = 19004
 GUNICORN_PORT = 19002
 SWEEP_PORT = 19003
 BENCH_CONF = "/etc/nginx/conf.d/zz-bench.conf"
@@ -60,6 +63,14 @@ def gunicorn_command(app: str, module: str, port: int, workers: int) -> str:
     )
 
 
+def multiproc_env(unit: str) -> dict[str, str]:
+    """Multiprocess metrics in the unit's runtime directory, as the deployed service has them."""
+    return {"RuntimeDirectory": unit, "PROMETHEUS_MULTIPROC_DIR": f"/run/{unit}"}
+
+
+UVICORN_UNITS = ("bench-uvicorn", "bench-uvicorn-no-log")
+
+
 class ServingBench:
     def __init__(self, box: Sandbox, seconds: float, connections: int) -> None:
         self.box = box
@@ -70,19 +81,20 @@ class ServingBench:
         self.box.sh("command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)")
         fixture = nginx_fixture(self.box.app)
         self.box.sh(f"cat > {BENCH_CONF} <<'EOF'\n{fixture}EOF\nnginx -t -q && systemctl reload nginx")
-        self.box.start_unit(
-            "bench-uvicorn",
-            f"/opt/{self.box.app}/venv/bin/uvicorn {self.box.module} --host 127.0.0.1 --port {UVICORN_PORT}",
-        )
+        uvicorn = f"/opt/{self.box.app}/venv/bin/uvicorn {self.box.module} --host 127.0.0.1"
+        self.box.start_unit("bench-uvicorn", f"{uvicorn} --port {UVICORN_PORT}")
+        self.box.start_unit("bench-uvicorn-no-log", f"{uvicorn} --port {UVICORN_NO_LOG_PORT} --no-access-log")
         workers = self.box.worker_count()
         self.box.start_unit(
-            "bench-gunicorn", gunicorn_command(self.box.app, self.box.module, GUNICORN_PORT, workers)
+            "bench-gunicorn",
+            gunicorn_command(self.box.app, self.box.module, GUNICORN_PORT, workers),
+            multiproc_env("bench-gunicorn"),
         )
-        for port in (NGINX_RETURN_PORT, UVICORN_PORT, GUNICORN_PORT, NO_KEEPALIVE_PORT):
+        for port in (NGINX_RETURN_PORT, UVICORN_PORT, UVICORN_NO_LOG_PORT, GUNICORN_PORT, NO_KEEPALIVE_PORT):
             self.box.wait_http(f"http://127.0.0.1:{port}/health")
 
     def teardown(self) -> None:
-        for unit in ("bench-uvicorn", "bench-gunicorn", "bench-sweep"):
+        for unit in (*UVICORN_UNITS, "bench-gunicorn", "bench-sweep"):
             self.box.stop_unit(unit)
         self.box.sh(f"rm -f {BENCH_CONF}; nginx -t -q && systemctl reload nginx", check=False)
 
@@ -107,6 +119,7 @@ class ServingBench:
         targets = [
             ("nginx-return", f"http://127.0.0.1:{NGINX_RETURN_PORT}", None),
             ("uvicorn", f"http://127.0.0.1:{UVICORN_PORT}", 1),
+            ("uvicorn-no-log", f"http://127.0.0.1:{UVICORN_NO_LOG_PORT}", 1),
             ("gunicorn", f"http://127.0.0.1:{GUNICORN_PORT}", workers),
             ("deployed", deployed, workers),
             ("deployed-no-ka", f"http://127.0.0.1:{NO_KEEPALIVE_PORT}", workers),
@@ -117,7 +130,9 @@ class ServingBench:
         runs = []
         for count in counts:
             self.box.start_unit(
-                "bench-sweep", gunicorn_command(self.box.app, self.box.module, SWEEP_PORT, count)
+                "bench-sweep",
+                gunicorn_command(self.box.app, self.box.module, SWEEP_PORT, count),
+                multiproc_env("bench-sweep"),
             )
             self.box.wait_http(f"http://127.0.0.1:{SWEEP_PORT}/health")
             runs.append(self.load("sweep", f"http://127.0.0.1:{SWEEP_NGINX_PORT}", path, count))
