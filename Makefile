@@ -20,6 +20,16 @@ MONITORING_DISTROS ?= debian12
 FILELOGS_DISTROS ?= debian12
 # ... and the tuned scenario (server settings, uvicorn mode, bad inventories) on these.
 TUNED_DISTROS ?= debian12
+# ... and the multiapp scenario (two apps on one host) on these.
+MULTIAPP_DISTROS ?= debian12
+
+# $(call molecule_test,<scenario>,<distros>): `molecule test` of a scenario on each distro.
+define molecule_test
+	for distro in $(2); do \
+	  MOLECULE_DISTRO=$$distro MOLECULE_IMAGE=$$(scripts/sandbox-image --name $$distro) \
+	    $(BIN)/molecule test -s $(1); \
+	done
+endef
 
 .PHONY: help venv docker images sandbox deploy test lint unit test-molecule docs bench clean
 
@@ -38,7 +48,7 @@ docker: ## Check that a Docker daemon answers (as root on Debian: install and st
 	scripts/ensure-docker --with-mmdebstrap
 
 images: docker ## Build the systemd base images the scenarios use (reused when unchanged)
-	for distro in $(sort $(DISTROS) $(MONITORING_DISTROS) $(FILELOGS_DISTROS) $(TUNED_DISTROS)); do scripts/sandbox-image $$distro; done
+	for distro in $(sort $(DISTROS) $(MONITORING_DISTROS) $(FILELOGS_DISTROS) $(TUNED_DISTROS) $(MULTIAPP_DISTROS)); do scripts/sandbox-image $$distro; done
 
 sandbox: venv docker ## Create (or start) the local sandbox host container (Debian 12)
 	scripts/sandbox-image debian12
@@ -62,23 +72,12 @@ docs: venv ## Regenerate README's variable reference from the roles' argument_sp
 unit: venv ## Unit tests: the app, the benchmark parser, the rendered logging module
 	$(BIN)/pytest -q
 
-test-molecule: venv images ## molecule test: default on $(DISTROS), monitoring on $(MONITORING_DISTROS), filelogs on $(FILELOGS_DISTROS), tuned on $(TUNED_DISTROS)
-	for distro in $(DISTROS); do \
-	  MOLECULE_DISTRO=$$distro MOLECULE_IMAGE=$$(scripts/sandbox-image --name $$distro) \
-	    $(BIN)/molecule test -s default; \
-	done
-	for distro in $(MONITORING_DISTROS); do \
-	  MOLECULE_DISTRO=$$distro MOLECULE_IMAGE=$$(scripts/sandbox-image --name $$distro) \
-	    $(BIN)/molecule test -s monitoring; \
-	done
-	for distro in $(FILELOGS_DISTROS); do \
-	  MOLECULE_DISTRO=$$distro MOLECULE_IMAGE=$$(scripts/sandbox-image --name $$distro) \
-	    $(BIN)/molecule test -s filelogs; \
-	done
-	for distro in $(TUNED_DISTROS); do \
-	  MOLECULE_DISTRO=$$distro MOLECULE_IMAGE=$$(scripts/sandbox-image --name $$distro) \
-	    $(BIN)/molecule test -s tuned; \
-	done
+test-molecule: venv images ## molecule test: default on $(DISTROS), monitoring, filelogs, tuned, multiapp on their *_DISTROS
+	$(call molecule_test,default,$(DISTROS))
+	$(call molecule_test,monitoring,$(MONITORING_DISTROS))
+	$(call molecule_test,filelogs,$(FILELOGS_DISTROS))
+	$(call molecule_test,tuned,$(TUNED_DISTROS))
+	$(call molecule_test,multiapp,$(MULTIAPP_DISTROS))
 
 test: lint unit test-molecule ## Everything: lint, unit tests, Molecule
 

@@ -21,20 +21,26 @@ def marker() -> str:
 
 
 def send(
-    host, paths: list[str], user_agent: str, *, tls: bool = False, connect_to: str | None = None
+    host,
+    paths: list[str],
+    user_agent: str,
+    *,
+    tls: bool = False,
+    connect_to: str | None = None,
+    server_name: str = "localhost",
 ) -> list[int]:
-    """GET each path through nginx as http(s)://localhost, in one curl; returns the statuses in order.
+    """GET each path through nginx as http(s)://<server_name>, in one curl; returns the statuses in order.
 
     tls: HTTPS, verified with the test CA. connect_to: connect to this address
-    instead of localhost's (the request still names localhost).
+    instead of localhost's (the request still names server_name).
     """
     port = 443 if tls else 80
     args = ["--silent", "--max-time", "20", "--user-agent", user_agent, "--write-out", "%{http_code}\\n"]
     if tls:
         args += ["--cacert", CA]
-    if connect_to:
-        args += ["--resolve", f"localhost:{port}:{connect_to}"]
-    base = f"{'https' if tls else 'http'}://localhost"
+    if connect_to or server_name != "localhost":
+        args += ["--resolve", f"{server_name}:{port}:{connect_to or '127.0.0.1'}"]
+    base = f"{'https' if tls else 'http'}://{server_name}"
     for path in paths:
         args += ["--output", "/dev/null", base + path]
     out = host.check_output("curl" + " %s" * len(args), *args)
