@@ -13,6 +13,7 @@ plus a sweep of the worker count through nginx.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -37,8 +38,13 @@ class Run:
     result: WrkResult
 
 
-def nginx_fixture(app: str) -> str:
-    """Extra nginx servers the benchmark needs, on loopback only."""
+def nginx_fixture(app: str, tls: str = "") -> str:
+    """Extra nginx servers the benchmark needs, on loopback only.
+
+    `tls`: the site's certificate directives; the path without upstream
+    keep-alive then speaks HTTPS like the deployed one, so the two differ only
+    in keep-alive.
+    """
     proxy = (
         'proxy_http_version 1.1; proxy_set_header Connection ""; '
         "proxy_set_header Host $host; proxy_set_header X-Forwarded-For $remote_addr;"
@@ -47,7 +53,7 @@ def nginx_fixture(app: str) -> str:
 server {{ listen 127.0.0.1:{NGINX_RETURN_PORT}; access_log off;
   location / {{ default_type application/json; return 200 '{{"message":"Hello from FastAPI!"}}'; }} }}
 upstream bench_no_keepalive {{ server unix:/run/{app}.sock; }}
-server {{ listen 127.0.0.1:{NO_KEEPALIVE_PORT};
+server {{ listen 127.0.0.1:{NO_KEEPALIVE_PORT}{" ssl" if tls else ""}; {tls}
   location / {{ proxy_pass http://bench_no_keepalive; proxy_set_header Host $host; }} }}
 upstream bench_sweep {{ server 127.0.0.1:{SWEEP_PORT}; keepalive 32; }}
 server {{ listen 127.0.0.1:{SWEEP_NGINX_PORT};
@@ -76,10 +82,13 @@ class ServingBench:
         self.box = box
         self.seconds = seconds
         self.connections = connections
+        self.no_keepalive_url = f"http://127.0.0.1:{NO_KEEPALIVE_PORT}"
 
     def setup(self) -> None:
         self.box.sh("command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)")
-        fixture = nginx_fixture(self.box.app)
+        tls = self.site_tls() if self.deployed_url().startswith("https:") else ""
+        self.no_keepalive_url = f"{'https://localhost' if tls else 'http://127.0.0.1'}:{NO_KEEPALIVE_PORT}"
+        fixture = nginx_fixture(self.box.app, tls)
         self.box.sh(f"cat > {BENCH_CONF} <<'EOF'\n{fixture}EOF\nnginx -t -q && systemctl reload nginx")
         uvicorn = f"/opt/{self.box.app}/venv/bin/uvicorn {self.box.module} --host 127.0.0.1"
         self.box.start_unit("bench-uvicorn", f"{uvicorn} --port {UVICORN_PORT}")
@@ -90,8 +99,9 @@ class ServingBench:
             gunicorn_command(self.box.app, self.box.module, GUNICORN_PORT, workers),
             multiproc_env("bench-gunicorn"),
         )
-        for port in (NGINX_RETURN_PORT, UVICORN_PORT, UVICORN_NO_LOG_PORT, GUNICORN_PORT, NO_KEEPALIVE_PORT):
+        for port in (NGINX_RETURN_PORT, UVICORN_PORT, UVICORN_NO_LOG_PORT, GUNICORN_PORT):
             self.box.wait_http(f"http://127.0.0.1:{port}/health")
+        self.box.wait_http(f"{self.no_keepalive_url}/health")
 
     def teardown(self) -> None:
         for unit in (*UVICORN_UNITS, "bench-gunicorn", "bench-sweep"):
@@ -106,6 +116,11 @@ class ServingBench:
             flush=True,
         )
         return Run(config, path, workers, result)
+
+    def site_tls(self) -> str:
+        """The site's ssl_certificate and ssl_certificate_key directives."""
+        site = self.box.sh(f"cat /etc/nginx/sites-enabled/{self.box.app}.conf")
+        return " ".join(re.findall(r"^\s*(ssl_certificate(?:_key)?\s+[^;]+;)", site, re.M))
 
     def deployed_url(self) -> str:
         """The site as clients reach it: HTTPS when port 80 only redirects there."""
@@ -122,7 +137,7 @@ class ServingBench:
             ("uvicorn-no-log", f"http://127.0.0.1:{UVICORN_NO_LOG_PORT}", 1),
             ("gunicorn", f"http://127.0.0.1:{GUNICORN_PORT}", workers),
             ("deployed", deployed, workers),
-            ("deployed-no-ka", f"http://127.0.0.1:{NO_KEEPALIVE_PORT}", workers),
+            ("deployed-no-ka", self.no_keepalive_url, workers),
         ]
         return [self.load(config, url, path, n) for path in paths for config, url, n in targets]
 
