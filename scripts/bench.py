@@ -10,6 +10,7 @@ deployed container (the Molecule smoke test uses this with --seconds 1).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -25,8 +26,23 @@ def csv(kind: type) -> object:
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--container", help="benchmark this deployed container; skip the deploy timing")
-    parser.add_argument("--bench-container", default="fastapi-bench", help="container the full run creates")
-    parser.add_argument("--port", type=int, default=18080, help="port the full run's container publishes")
+    parser.add_argument(
+        "--bench-container",
+        default=os.environ.get("SANDBOX_NAME", "fastapi-bench"),
+        help="container the full run (re)creates (default $SANDBOX_NAME, else fastapi-bench)",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("SANDBOX_PORT", "18080")),
+        help="port the full run's container publishes for HTTP (default $SANDBOX_PORT or 18080)",
+    )
+    parser.add_argument(
+        "--https-port",
+        type=int,
+        default=int(os.environ["SANDBOX_HTTPS_PORT"]) if os.environ.get("SANDBOX_HTTPS_PORT") else None,
+        help="port it publishes for HTTPS (default $SANDBOX_HTTPS_PORT or --port + 363)",
+    )
     parser.add_argument("--app", default="fastapi-demo", help="app_name of the deployment")
     parser.add_argument("--module", default="fastapi_demo.main:app", help="ASGI app for raw uvicorn")
     parser.add_argument("--seconds", type=float, default=8, help="duration of each load run")
@@ -44,7 +60,8 @@ def main(argv: list[str]) -> int:
     container = args.container
     if container is None:
         print("Deploying:", flush=True)
-        deploys = deploying.measure(args.bench_container, args.port)
+        https_port = args.https_port or args.port + 363
+        deploys = deploying.measure(args.bench_container, args.port, https_port)
         container = args.bench_container
     print(f"Serving ({container}):", flush=True)
     bench = ServingBench(Sandbox(container, args.app, args.module), args.seconds, args.connections)

@@ -23,11 +23,11 @@ class DeployRun:
     changed: int
 
 
-def playbook(container: str, port: int, *extra: str) -> DeployRun:
+def playbook(container: str, https_port: int, *extra: str) -> DeployRun:
     env = {
         **os.environ,
         "SANDBOX_NAME": container,
-        "SANDBOX_HTTPS_PORT": str(port + 363),
+        "SANDBOX_HTTPS_PORT": str(https_port),
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_FORCE_COLOR": "0",
     }
@@ -58,26 +58,26 @@ def bump_version(pyproject: Path, suffix: str) -> str:
     return version
 
 
-def sandbox(action: str, container: str, port: int) -> None:
+def sandbox(action: str, container: str, port: int, https_port: int) -> None:
     env = {**os.environ, "SANDBOX_NAME": container, "SANDBOX_PORT": str(port)}
-    env["SANDBOX_HTTPS_PORT"] = str(port + 363)
+    env["SANDBOX_HTTPS_PORT"] = str(https_port)
     subprocess.run([str(ROOT / "scripts" / "sandbox"), action], cwd=ROOT, env=env, check=True)
 
 
-def measure(container: str, port: int) -> list[DeployRun]:
+def measure(container: str, port: int, https_port: int) -> list[DeployRun]:
     """Fresh host, re-run, code-only release; leaves the host deployed."""
-    sandbox("down", container, port)
-    sandbox("up", container, port)
+    sandbox("down", container, port, https_port)
+    sandbox("up", container, port, https_port)
     runs = []
     for name in ("first provisioning", "idempotent re-run"):
-        run = playbook(container, port)
+        run = playbook(container, https_port)
         runs.append(DeployRun(name, run.seconds, run.changed))
         print(f"  {name:<20} {run.seconds:6.1f} s  changed={run.changed}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "app"
         shutil.copytree(ROOT / "app", source, ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))
         bump_version(source / "pyproject.toml", f"post{int(time.time())}")
-        run = playbook(container, port, "-e", f"app_source_dir={source}")
+        run = playbook(container, https_port, "-e", f"app_source_dir={source}")
     runs.append(DeployRun("code-only release", run.seconds, run.changed))
     print(f"  {'code-only release':<20} {run.seconds:6.1f} s  changed={run.changed}", flush=True)
     return runs

@@ -31,7 +31,8 @@ class Sandbox:
 
     def answers(self, url: str) -> bool:
         probe = subprocess.run(
-            ["docker", "exec", self.container, "curl", "-sf", "-o", "/dev/null", "--max-time", "1", url],
+            # -k: the sandbox's certificate is signed by its own CA.
+            ["docker", "exec", self.container, "curl", "-skf", "-o", "/dev/null", "--max-time", "1", url],
             capture_output=True,
             check=False,
         )
@@ -49,15 +50,22 @@ class Sandbox:
         pid = self.sh(f"systemctl show --property=MainPID --value {self.app}.service").strip()
         return len(self.sh(f"ps --ppid {pid} -o pid=").split())
 
-    def start_unit(self, unit: str, command: str) -> None:
-        """A transient unit running as the app's user, like the real service."""
+    def start_unit(self, unit: str, command: str, extra: dict[str, str] | None = None) -> None:
+        """A transient unit running as the app's user, like the real service.
+
+        `extra`: RuntimeDirectory (a unit property) and environment variables.
+        """
+        extra = dict(extra or {})
+        runtime_dir = extra.pop("RuntimeDirectory", None)
+        options = f"--property RuntimeDirectory={runtime_dir} " if runtime_dir else ""
+        options += "".join(f"--setenv {name}={value} " for name, value in extra.items())
         self.sh(f"systemctl stop {unit} 2>/dev/null || true")
         self.sh(f"systemctl reset-failed {unit} 2>/dev/null || true")
         self.sh(
             f"systemd-run --quiet --unit {unit} --uid {self.app} --gid {self.app} "
             f"--property WorkingDirectory=/opt/{self.app}/current "
             f"--setenv PATH=/opt/{self.app}/current/venv/bin:/usr/bin "
-            f"{command}"
+            f"{options}{command}"
         )
 
     def stop_unit(self, unit: str) -> None:

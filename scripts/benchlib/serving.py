@@ -3,6 +3,8 @@
 All in the sandbox container, load generator included (loopback only):
   nginx-return     nginx answering `return 200` itself: the ceiling
   uvicorn          one raw `uvicorn` process: what a user tries first
+                   (its default access log on, to journald like the service's logs)
+  uvicorn-no-log   the same with --no-access-log: what the app costs without logging
   gunicorn         Gunicorn + workers as deployed, hit directly (TCP)
   deployed         nginx -> unix socket -> Gunicorn: the real path
   deployed-no-ka   the real path without upstream keep-alive
@@ -11,6 +13,7 @@ plus a sweep of the worker count through nginx.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -21,6 +24,7 @@ NGINX_RETURN_PORT = 18081
 NO_KEEPALIVE_PORT = 18082
 SWEEP_NGINX_PORT = 18083
 UVICORN_PORT = 19001
+UVICORN_NO_LOG_PORT = 19004
 GUNICORN_PORT = 19002
 SWEEP_PORT = 19003
 BENCH_CONF = "/etc/nginx/conf.d/zz-bench.conf"
@@ -34,8 +38,13 @@ class Run:
     result: WrkResult
 
 
-def nginx_fixture(app: str) -> str:
-    """Extra nginx servers the benchmark needs, on loopback only."""
+def nginx_fixture(app: str, tls: str = "") -> str:
+    """Extra nginx servers the benchmark needs, on loopback only.
+
+    `tls`: the site's certificate directives; the path without upstream
+    keep-alive then speaks HTTPS like the deployed one, so the two differ only
+    in keep-alive.
+    """
     proxy = (
         'proxy_http_version 1.1; proxy_set_header Connection ""; '
         "proxy_set_header Host $host; proxy_set_header X-Forwarded-For $remote_addr;"
@@ -44,7 +53,7 @@ def nginx_fixture(app: str) -> str:
 server {{ listen 127.0.0.1:{NGINX_RETURN_PORT}; access_log off;
   location / {{ default_type application/json; return 200 '{{"message":"Hello from FastAPI!"}}'; }} }}
 upstream bench_no_keepalive {{ server unix:/run/{app}.sock; }}
-server {{ listen 127.0.0.1:{NO_KEEPALIVE_PORT};
+server {{ listen 127.0.0.1:{NO_KEEPALIVE_PORT}{" ssl" if tls else ""}; {tls}
   location / {{ proxy_pass http://bench_no_keepalive; proxy_set_header Host $host; }} }}
 upstream bench_sweep {{ server 127.0.0.1:{SWEEP_PORT}; keepalive 32; }}
 server {{ listen 127.0.0.1:{SWEEP_NGINX_PORT};
@@ -60,30 +69,42 @@ def gunicorn_command(app: str, module: str, port: int, workers: int) -> str:
     )
 
 
+def multiproc_env(unit: str) -> dict[str, str]:
+    """Multiprocess metrics in the unit's runtime directory, as the deployed service has them."""
+    return {"RuntimeDirectory": unit, "PROMETHEUS_MULTIPROC_DIR": f"/run/{unit}"}
+
+
+UVICORN_UNITS = ("bench-uvicorn", "bench-uvicorn-no-log")
+
+
 class ServingBench:
     def __init__(self, box: Sandbox, seconds: float, connections: int) -> None:
         self.box = box
         self.seconds = seconds
         self.connections = connections
+        self.no_keepalive_url = f"http://127.0.0.1:{NO_KEEPALIVE_PORT}"
 
     def setup(self) -> None:
         self.box.sh("command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)")
-        fixture = nginx_fixture(self.box.app)
+        tls = self.site_tls() if self.deployed_url().startswith("https:") else ""
+        self.no_keepalive_url = f"{'https://localhost' if tls else 'http://127.0.0.1'}:{NO_KEEPALIVE_PORT}"
+        fixture = nginx_fixture(self.box.app, tls)
         self.box.sh(f"cat > {BENCH_CONF} <<'EOF'\n{fixture}EOF\nnginx -t -q && systemctl reload nginx")
-        self.box.start_unit(
-            "bench-uvicorn",
-            f"/opt/{self.box.app}/current/venv/bin/uvicorn {self.box.module} "
-            f"--host 127.0.0.1 --port {UVICORN_PORT}",
-        )
+        uvicorn = f"/opt/{self.box.app}/current/venv/bin/uvicorn {self.box.module} --host 127.0.0.1"
+        self.box.start_unit("bench-uvicorn", f"{uvicorn} --port {UVICORN_PORT}")
+        self.box.start_unit("bench-uvicorn-no-log", f"{uvicorn} --port {UVICORN_NO_LOG_PORT} --no-access-log")
         workers = self.box.worker_count()
         self.box.start_unit(
-            "bench-gunicorn", gunicorn_command(self.box.app, self.box.module, GUNICORN_PORT, workers)
+            "bench-gunicorn",
+            gunicorn_command(self.box.app, self.box.module, GUNICORN_PORT, workers),
+            multiproc_env("bench-gunicorn"),
         )
-        for port in (NGINX_RETURN_PORT, UVICORN_PORT, GUNICORN_PORT, NO_KEEPALIVE_PORT):
+        for port in (NGINX_RETURN_PORT, UVICORN_PORT, UVICORN_NO_LOG_PORT, GUNICORN_PORT):
             self.box.wait_http(f"http://127.0.0.1:{port}/health")
+        self.box.wait_http(f"{self.no_keepalive_url}/health")
 
     def teardown(self) -> None:
-        for unit in ("bench-uvicorn", "bench-gunicorn", "bench-sweep"):
+        for unit in (*UVICORN_UNITS, "bench-gunicorn", "bench-sweep"):
             self.box.stop_unit(unit)
         self.box.sh(f"rm -f {BENCH_CONF}; nginx -t -q && systemctl reload nginx", check=False)
 
@@ -95,6 +116,11 @@ class ServingBench:
             flush=True,
         )
         return Run(config, path, workers, result)
+
+    def site_tls(self) -> str:
+        """The site's ssl_certificate and ssl_certificate_key directives."""
+        site = self.box.sh(f"cat /etc/nginx/sites-enabled/{self.box.app}.conf")
+        return " ".join(re.findall(r"^\s*(ssl_certificate(?:_key)?\s+[^;]+;)", site, re.M))
 
     def deployed_url(self) -> str:
         """The site as clients reach it: HTTPS when port 80 only redirects there."""
@@ -108,9 +134,10 @@ class ServingBench:
         targets = [
             ("nginx-return", f"http://127.0.0.1:{NGINX_RETURN_PORT}", None),
             ("uvicorn", f"http://127.0.0.1:{UVICORN_PORT}", 1),
+            ("uvicorn-no-log", f"http://127.0.0.1:{UVICORN_NO_LOG_PORT}", 1),
             ("gunicorn", f"http://127.0.0.1:{GUNICORN_PORT}", workers),
             ("deployed", deployed, workers),
-            ("deployed-no-ka", f"http://127.0.0.1:{NO_KEEPALIVE_PORT}", workers),
+            ("deployed-no-ka", self.no_keepalive_url, workers),
         ]
         return [self.load(config, url, path, n) for path in paths for config, url, n in targets]
 
@@ -118,7 +145,9 @@ class ServingBench:
         runs = []
         for count in counts:
             self.box.start_unit(
-                "bench-sweep", gunicorn_command(self.box.app, self.box.module, SWEEP_PORT, count)
+                "bench-sweep",
+                gunicorn_command(self.box.app, self.box.module, SWEEP_PORT, count),
+                multiproc_env("bench-sweep"),
             )
             self.box.wait_http(f"http://127.0.0.1:{SWEEP_PORT}/health")
             runs.append(self.load("sweep", f"http://127.0.0.1:{SWEEP_NGINX_PORT}", path, count))

@@ -78,7 +78,9 @@ def test_nginx_balances_over_every_app_host(web, apps):
     tag = uuid.uuid4().hex
     for _ in range(10):
         assert web.run(f"curl --silent --fail --user-agent {tag} http://localhost/").rc == 0
-    upstreams = {line["upstream_addr"] for line in access_lines(web, tag)}
+    # nginx buffers its access log (flushed at least every second).
+    lines = wait_for(lambda: access_lines(web, tag) if len(access_lines(web, tag)) == 10 else [], timeout=5)
+    upstreams = {line["upstream_addr"] for line in lines}
     assert upstreams == {f"{address(app)}:{PORT}" for app in apps}
 
 

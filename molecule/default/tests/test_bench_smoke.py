@@ -43,7 +43,15 @@ def test_bench_runs_every_configuration_and_cleans_up(host, tmp_path: Path) -> N
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     data = json.loads((tmp_path / "results.json").read_text())
     configs = {(r["config"], r["workers"]) for r in data["serving"]}
-    expected = {"nginx-return", "uvicorn", "gunicorn", "deployed", "deployed-no-ka", "sweep"}
+    expected = {
+        "nginx-return",
+        "uvicorn",
+        "uvicorn-no-log",
+        "gunicorn",
+        "deployed",
+        "deployed-no-ka",
+        "sweep",
+    }
     assert {c for c, _ in configs} == expected
     assert {w for c, w in configs if c == "sweep"} == {1, 2}
     for run in data["serving"]:
@@ -55,6 +63,6 @@ def test_bench_runs_every_configuration_and_cleans_up(host, tmp_path: Path) -> N
     assert "| deployed | `/health` |" in (tmp_path / "results.md").read_text()
     # The fixture is gone and nginx serves the site as before.
     assert not host.file("/etc/nginx/conf.d/zz-bench.conf").exists
-    for unit in ("bench-uvicorn", "bench-gunicorn", "bench-sweep"):
+    for unit in ("bench-uvicorn", "bench-uvicorn-no-log", "bench-gunicorn", "bench-sweep"):
         assert not host.service(unit).is_running, unit
     assert host.run(f"curl -sf --cacert {CA} https://localhost/health").rc == 0

@@ -143,7 +143,13 @@ def test_forced_rotation_moves_lines_and_nginx_reopens(host, get):
     before, after = (f"/items/{time.time_ns() + i}" for i in (0, 1))
     get(f"https://localhost{before}")
     host.run_expect([0], f"logrotate --force /etc/logrotate.d/nginx-{APP}")
-    assert before in host.file(f"{log}.1").content_string
+
+    # The buffered line reaches the rotated file when nginx reopens its logs
+    # (USR1 from the rule's postrotate; the workers flush, then reopen).
+    def flushed_to_rotated() -> bool:
+        return before in host.file(f"{log}.1").content_string
+
+    assert wait_for(flushed_to_rotated, timeout=5), "the line before the rotation is not in the rotated file"
     get(f"https://localhost{after}")
 
     def reopened() -> bool:

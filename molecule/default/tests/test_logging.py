@@ -45,7 +45,13 @@ def test_every_request_has_one_json_access_line_matching_nginx_by_request_id(hos
     entries = wait_for(app_lines, timeout=10)
     app_by_path = by_path(entries)
     assert sorted(app_by_path) == sorted(expected), entries
-    nginx_by_uri = by_path(lines_with(host.file(NGINX_ACCESS_LOG).content_string, agent), key="uri")
+
+    # nginx buffers its access log (nginx_access_log_flush: 1s).
+    def nginx_lines() -> list[dict]:
+        entries = lines_with(host.file(NGINX_ACCESS_LOG).content_string, agent)
+        return entries if len(entries) >= len(expected) else []
+
+    nginx_by_uri = by_path(wait_for(nginx_lines, timeout=5), key="uri")
     assert sorted(nginx_by_uri) == sorted(expected)
     for path, (status, client) in expected.items():
         [entry] = app_by_path[path]  # exactly one line per request

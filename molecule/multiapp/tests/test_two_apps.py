@@ -55,7 +55,8 @@ def test_each_server_name_reaches_only_its_own_app_and_logs(host, app):
         return [entry[key] for entry in lines_with(host.file(log).content_string, agent)]
 
     assert wait_for(lambda: logged(f"/var/log/{app}/access.log") == paths, timeout=10)
-    assert logged(f"/var/log/nginx/{app}/access.log", "uri") == paths
+    # nginx buffers its access log (nginx_access_log_flush: 1s).
+    assert wait_for(lambda: logged(f"/var/log/nginx/{app}/access.log", "uri") == paths, timeout=5)
     assert set(logged(f"/var/log/nginx/{app}/access.log", "upstream_addr")) == {f"unix:/run/{app}.sock"}
     peer = other(app)
     assert logged(f"/var/log/{peer}/access.log") == []
