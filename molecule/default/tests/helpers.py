@@ -116,13 +116,15 @@ def load_during(
     delay: int,
     url: str = "http://localhost/",
     host_header: str = "localhost",
+    rate: int = 0,
 ) -> LoadResult:
     """Run `hey` against url for `seconds`, run command after `delay`; count 200s and everything else.
 
-    Failed means any non-200 status or any transport error hey saw.
+    Failed means any non-200 status or any transport error hey saw. rate: requests per second
+    of each of the 16 clients (0: as fast as they can).
     """
     script = (
-        f"hey -z {seconds}s -c 16 -host {host_header} {url} > /tmp/hey.out 2>&1 & "
+        f"hey -z {seconds}s -c 16 -q {rate} -host {host_header} {url} > /tmp/hey.out 2>&1 & "
         f"sleep {delay}; {command} || echo COMMAND FAILED; wait; cat /tmp/hey.out"
     )
     report = host.check_output(f"sh -c '{script}'")

@@ -72,6 +72,8 @@ def test_a_stopped_app_fails_alone_and_the_other_serves_without_a_failure(host):
             seconds=5,
             delay=2,
             host_header="blog.test",
+            # Well below app_max_requests per worker: a recycled worker is no disturbance.
+            rate=25,
         )
         assert host.run("systemctl is-active shop-api.service").stdout.strip() == "inactive"
         assert health(host, "shop-api") == 502
