@@ -79,6 +79,12 @@ def children(host, pid: int) -> list[tuple[int, str, str]]:
     return rows
 
 
+def process_tree(host, unit: str) -> tuple[int, tuple[int, ...]]:
+    """The unit's main PID and its children's PIDs, sorted: equal before and after means untouched."""
+    master = main_pid(host, unit)
+    return master, tuple(sorted(pid for pid, _, _ in children(host, master)))
+
+
 def settled(host, unit: str, workers: int, timeout: float = 20) -> int:
     """Wait until unit's master runs all its workers (after a restart or a kill); returns its PID."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from helpers import APP, children, main_pid, wait_for
+from helpers import APP, process_tree, wait_for
 from logs import assert_access_entry, assert_base_fields, json_lines, lines_with, marker, send
 
 LOG_DIR = f"/var/log/{APP}"
@@ -10,11 +10,6 @@ ACCESS = f"{LOG_DIR}/access.log"
 ERROR = f"{LOG_DIR}/error.log"
 RULE = f"/etc/logrotate.d/{APP}"
 SECRET = "molecule-secret-7c1f04d9"  # molecule.yml: app_environment.APP_SECRET_TOKEN
-
-
-def service_pids(host) -> tuple[int, tuple[int, ...]]:
-    master = main_pid(host, f"{APP}.service")
-    return master, tuple(sorted(pid for pid, _, _ in children(host, master)))
 
 
 def paths_in(text: str, agent: str) -> list[str]:
@@ -29,7 +24,7 @@ def plain_rotations(host, name: str) -> set[str]:
 
 def all_reopened(host) -> bool:
     """Master and workers have the current files open, none a renamed or deleted one."""
-    master, workers = service_pids(host)
+    master, workers = process_tree(host, f"{APP}.service")
     for pid in (master, *workers):
         # Only the processes' own user may list their fds (root lacks CAP_SYS_PTRACE here).
         targets = host.check_output(
@@ -80,7 +75,7 @@ def test_forced_rotation_splits_requests_exactly_and_keeps_the_workers(host):
     agent = f"rotation-test/{mark}"
     first = [f"/items/{mark}{i:02d}" for i in range(6)]
     second = [f"/items/{mark}{i:02d}" for i in range(6, 11)]
-    pids = service_pids(host)
+    pids = process_tree(host, f"{APP}.service")
     assert len(pids[1]) == 2, pids
 
     assert send(host, first, agent) == [200] * len(first)
@@ -90,7 +85,7 @@ def test_forced_rotation_splits_requests_exactly_and_keeps_the_workers(host):
     [rotation] = plain_rotations(host, "access.log") - before
     # postrotate sent USR1 through systemd: every process reopens its files.
     assert wait_for(lambda: all_reopened(host), timeout=10), "the app kept writing to the rotated files"
-    assert service_pids(host) == pids, "USR1 restarted the master or a worker"
+    assert process_tree(host, f"{APP}.service") == pids, "USR1 restarted the master or a worker"
 
     assert send(host, second, agent) == [200] * len(second)
     wait_for_paths(host, agent, second)
@@ -111,4 +106,4 @@ def test_forced_rotation_splits_requests_exactly_and_keeps_the_workers(host):
     [newest] = plain_rotations(host, "access.log") - before
     assert paths_in(host.file(f"{LOG_DIR}/{newest}").content_string, agent) == second
     assert wait_for(lambda: all_reopened(host), timeout=10)
-    assert service_pids(host) == pids, "USR1 restarted the master or a worker"
+    assert process_tree(host, f"{APP}.service") == pids, "USR1 restarted the master or a worker"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import children, http_get, load_during, main_pid, settled, wait_for
+from helpers import children, http_get, load_during, process_tree, settled, wait_for
 from logs import lines_with, marker, send
 
 # app_name -> its server name (converge.yml)
@@ -15,11 +15,6 @@ WORKERS = 2  # molecule.yml
 def other(app: str) -> str:
     [name] = set(APPS) - {app}
     return name
-
-
-def tree(host, app: str) -> tuple[int, tuple[int, ...]]:
-    master = main_pid(host, f"{app}.service")
-    return master, tuple(sorted(pid for pid, _, _ in children(host, master)))
 
 
 def health(host, app: str, unix_socket: bool = False) -> int:
@@ -64,7 +59,7 @@ def test_each_server_name_reaches_only_its_own_app_and_logs(host, app):
 
 
 def test_a_stopped_app_fails_alone_and_the_other_serves_without_a_failure(host):
-    before = tree(host, "blog-api")
+    before = process_tree(host, "blog-api.service")
     try:
         result = load_during(
             host,
@@ -82,18 +77,18 @@ def test_a_stopped_app_fails_alone_and_the_other_serves_without_a_failure(host):
         host.run_expect([0], "systemctl start shop-api.socket shop-api.service")
     assert result.ok > 500, result
     assert result.failed == 0, result
-    assert tree(host, "blog-api") == before
+    assert process_tree(host, "blog-api.service") == before
     settled(host, "shop-api.service", WORKERS)
     assert wait_for(lambda: health(host, "shop-api", unix_socket=True) == 200, timeout=20)
 
 
 def test_restarting_one_app_leaves_the_others_processes_alone(host):
     settled(host, "shop-api.service", WORKERS)
-    before = tree(host, "blog-api")
-    shop = tree(host, "shop-api")
+    before = process_tree(host, "blog-api.service")
+    shop = process_tree(host, "shop-api.service")
     host.run_expect([0], "systemctl restart shop-api.service")
     assert settled(host, "shop-api.service", WORKERS) != shop[0]
-    assert tree(host, "blog-api") == before
+    assert process_tree(host, "blog-api.service") == before
 
 
 def test_rotating_one_apps_logs_leaves_the_others_files_and_processes(host):
@@ -101,11 +96,11 @@ def test_rotating_one_apps_logs_leaves_the_others_files_and_processes(host):
     blog_inode = host.check_output("stat -c %i /var/log/blog-api/access.log")
     shop_inode = host.check_output("stat -c %i /var/log/shop-api/access.log")
     assert blog_log.exists
-    before = tree(host, "blog-api")
-    shop = tree(host, "shop-api")
+    before = process_tree(host, "blog-api.service")
+    shop = process_tree(host, "shop-api.service")
     host.run_expect([0], "logrotate --force /etc/logrotate.d/shop-api")
     assert host.check_output("stat -c %i /var/log/shop-api/access.log") != shop_inode
     assert host.check_output("stat -c %i /var/log/blog-api/access.log") == blog_inode
-    assert tree(host, "blog-api") == before
+    assert process_tree(host, "blog-api.service") == before
     # USR1 reopened the shop's files without replacing a process.
-    assert tree(host, "shop-api") == shop
+    assert process_tree(host, "shop-api.service") == shop
