@@ -45,7 +45,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--app", default="fastapi-demo", help="app_name of the deployment")
     parser.add_argument("--module", default="fastapi_demo.main:app", help="ASGI app for raw uvicorn")
-    parser.add_argument("--seconds", type=float, default=8, help="duration of each load run")
+    parser.add_argument("--seconds", type=float, default=5, help="duration of each load run")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="interleaved rounds; each figure is the median round"
+    )
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (keep-alive)")
     parser.add_argument("--paths", type=csv(str), default=["/items/1", "/health"])
     parser.add_argument("--sweep", type=csv(int), default=[1, 2, 3, 5, 7], help="worker counts to sweep")
@@ -64,14 +67,20 @@ def main(argv: list[str]) -> int:
         deploys = deploying.measure(args.bench_container, args.port, https_port)
         container = args.bench_container
     print(f"Serving ({container}):", flush=True)
-    bench = ServingBench(Sandbox(container, args.app, args.module), args.seconds, args.connections)
+    box = Sandbox(container, args.app, args.module)
+    bench = ServingBench(box, args.seconds, args.connections, args.sweep)
     try:
         bench.setup()
-        runs = bench.compare(args.paths)
-        runs += bench.sweep(args.sweep, args.paths[0])
+        runs = bench.compare(args.paths, args.rounds)
+        runs += bench.sweep(args.paths[0], args.rounds)
     finally:
         bench.teardown()
-    settings = {"seconds": args.seconds, "connections": args.connections, "paths": args.paths}
+    settings = {
+        "seconds": args.seconds,
+        "rounds": args.rounds,
+        "connections": args.connections,
+        "paths": args.paths,
+    }
     data = report.record(runs, deploys, settings)
     report.write(data, args.out, with_chart=not args.no_chart)
     print(report.markdown(data))

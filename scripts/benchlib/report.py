@@ -53,7 +53,15 @@ def record(runs: list[Run], deploys: list[DeployRun], settings: dict[str, Any]) 
         "machine": machine(),
         "settings": settings,
         "serving": [
-            {"config": r.config, "path": r.path, "workers": r.workers, **r.result.as_dict()} for r in runs
+            {
+                "config": r.config,
+                "path": r.path,
+                "workers": r.workers,
+                **r.result.as_dict(),
+                "errors": r.errors,
+                "rounds_rps": r.rounds,
+            }
+            for r in runs
         ],
         "ratios": ratios(runs),
         "deploy": [
@@ -75,18 +83,20 @@ def markdown(data: dict[str, Any]) -> str:
         "",
         f"Measured {data['date']} on {data['machine']} by `make bench` "
         f"(wrk, {data['settings']['connections']} connections, {data['settings']['seconds']} s per run, "
+        f"{data['settings'].get('rounds', 1)} interleaved rounds, median round shown; "
         "load generator inside the sandbox container, loopback only). Absolute figures are for context: "
         "the ratios, measured in the same run, are what the targets apply to.",
         "",
         "## Serving",
         "",
-        "| configuration | path | workers | req/s | p50 ms | p99 ms | errors |",
-        "| --- | --- | --- | ---: | ---: | ---: | ---: |",
+        "| configuration | path | workers | req/s | p50 ms | p99 ms | errors | req/s per round |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | --- |",
     ]
     for r in data["serving"]:
+        per_round = " / ".join(f"{rps:.0f}" for rps in r.get("rounds_rps", []))
         lines.append(
             f"| {r['config']} | `{r['path']}` | {r['workers'] or '-'} | {r['rps']:.0f} | "
-            f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} |"
+            f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} | {per_round} |"
         )
     lines += ["", "## Ratios", "", "| ratio | value | target | met |", "| --- | ---: | ---: | --- |"]
     for name, r in data["ratios"].items():

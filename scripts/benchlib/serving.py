@@ -9,36 +9,65 @@ All in the sandbox container, load generator included (loopback only):
   deployed         nginx -> unix socket -> Gunicorn: the real path
   deployed-no-ka   the real path without upstream keep-alive
 plus a sweep of the worker count through nginx.
+
+The machine is shared and its speed drifts by 10-20 % from one run to the
+next, so the configurations are measured in rounds, interleaved (every
+configuration once per round), and each figure is the median round.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from benchlib.sandbox import Sandbox
 from benchlib.wrk import WrkResult
 
 NGINX_RETURN_PORT = 18081
 NO_KEEPALIVE_PORT = 18082
-SWEEP_NGINX_PORT = 18083
 UVICORN_PORT = 19001
 UVICORN_NO_LOG_PORT = 19004
 GUNICORN_PORT = 19002
-SWEEP_PORT = 19003
+# One Gunicorn per swept worker count, each behind its own nginx server.
+SWEEP_PORT = 19100
+SWEEP_NGINX_PORT = 18100
 BENCH_CONF = "/etc/nginx/conf.d/zz-bench.conf"
 
 
 @dataclass(frozen=True)
 class Run:
+    """The median round of one configuration; `rounds` holds every round's requests/s,
+    `errors` the errors of all rounds."""
+
     config: str
     path: str
     workers: int | None
     result: WrkResult
+    rounds: list[float] = field(default_factory=list)
+    errors: int = 0
 
 
-def nginx_fixture(app: str, tls: str = "") -> str:
+def median_runs(runs: list[Run]) -> list[Run]:
+    """One Run per (config, path, workers), in first-seen order: the round with the median requests/s."""
+    groups: dict[tuple[str, str, int | None], list[Run]] = {}
+    for run in runs:
+        groups.setdefault((run.config, run.path, run.workers), []).append(run)
+    out = []
+    for (config, path, workers), group in groups.items():
+        ordered = sorted(group, key=lambda r: r.result.rps)
+        middle = ordered[(len(ordered) - 1) // 2]
+        rounds = [round(r.result.rps, 1) for r in group]
+        errors = sum(r.result.errors for r in group)
+        out.append(Run(config, path, workers, middle.result, rounds, errors))
+    return out
+
+
+def sweep_unit(count: int) -> str:
+    return f"bench-sweep-{count}"
+
+
+def nginx_fixture(app: str, tls: str = "", sweep: Iterable[int] = ()) -> str:
     """Extra nginx servers the benchmark needs, on loopback only.
 
     `tls`: the site's certificate directives; the path without upstream
@@ -49,16 +78,19 @@ def nginx_fixture(app: str, tls: str = "") -> str:
         'proxy_http_version 1.1; proxy_set_header Connection ""; '
         "proxy_set_header Host $host; proxy_set_header X-Forwarded-For $remote_addr;"
     )
+    sweep_servers = "".join(
+        f"upstream bench_sweep_{n} {{ server 127.0.0.1:{SWEEP_PORT + i}; keepalive 32; }}\n"
+        f"server {{ listen 127.0.0.1:{SWEEP_NGINX_PORT + i};\n"
+        f"  location / {{ proxy_pass http://bench_sweep_{n}; {proxy} }} }}\n"
+        for i, n in enumerate(sweep)
+    )
     return f"""# scripts/bench.py fixture: removed when the benchmark ends
 server {{ listen 127.0.0.1:{NGINX_RETURN_PORT}; access_log off;
   location / {{ default_type application/json; return 200 '{{"message":"Hello from FastAPI!"}}'; }} }}
 upstream bench_no_keepalive {{ server unix:/run/{app}.sock; }}
 server {{ listen 127.0.0.1:{NO_KEEPALIVE_PORT}{" ssl" if tls else ""}; {tls}
   location / {{ proxy_pass http://bench_no_keepalive; proxy_set_header Host $host; }} }}
-upstream bench_sweep {{ server 127.0.0.1:{SWEEP_PORT}; keepalive 32; }}
-server {{ listen 127.0.0.1:{SWEEP_NGINX_PORT};
-  location / {{ proxy_pass http://bench_sweep; {proxy} }} }}
-"""
+{sweep_servers}"""
 
 
 def gunicorn_command(app: str, module: str, port: int, workers: int) -> str:
@@ -78,17 +110,18 @@ UVICORN_UNITS = ("bench-uvicorn", "bench-uvicorn-no-log")
 
 
 class ServingBench:
-    def __init__(self, box: Sandbox, seconds: float, connections: int) -> None:
+    def __init__(self, box: Sandbox, seconds: float, connections: int, sweep: Iterable[int] = ()) -> None:
         self.box = box
         self.seconds = seconds
         self.connections = connections
+        self.sweep_counts = list(sweep)
         self.no_keepalive_url = f"http://127.0.0.1:{NO_KEEPALIVE_PORT}"
 
     def setup(self) -> None:
         self.box.sh("command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)")
         tls = self.site_tls() if self.deployed_url().startswith("https:") else ""
         self.no_keepalive_url = f"{'https://localhost' if tls else 'http://127.0.0.1'}:{NO_KEEPALIVE_PORT}"
-        fixture = nginx_fixture(self.box.app, tls)
+        fixture = nginx_fixture(self.box.app, tls, self.sweep_counts)
         self.box.sh(f"cat > {BENCH_CONF} <<'EOF'\n{fixture}EOF\nnginx -t -q && systemctl reload nginx")
         uvicorn = f"/opt/{self.box.app}/current/venv/bin/uvicorn {self.box.module} --host 127.0.0.1"
         self.box.start_unit("bench-uvicorn", f"{uvicorn} --port {UVICORN_PORT}")
@@ -99,12 +132,19 @@ class ServingBench:
             gunicorn_command(self.box.app, self.box.module, GUNICORN_PORT, workers),
             multiproc_env("bench-gunicorn"),
         )
-        for port in (NGINX_RETURN_PORT, UVICORN_PORT, UVICORN_NO_LOG_PORT, GUNICORN_PORT):
+        for i, count in enumerate(self.sweep_counts):
+            self.box.start_unit(
+                sweep_unit(count),
+                gunicorn_command(self.box.app, self.box.module, SWEEP_PORT + i, count),
+                multiproc_env(sweep_unit(count)),
+            )
+        sweep_ports = [SWEEP_NGINX_PORT + i for i in range(len(self.sweep_counts))]
+        for port in (NGINX_RETURN_PORT, UVICORN_PORT, UVICORN_NO_LOG_PORT, GUNICORN_PORT, *sweep_ports):
             self.box.wait_http(f"http://127.0.0.1:{port}/health")
         self.box.wait_http(f"{self.no_keepalive_url}/health")
 
     def teardown(self) -> None:
-        for unit in (*UVICORN_UNITS, "bench-gunicorn", "bench-sweep"):
+        for unit in (*UVICORN_UNITS, "bench-gunicorn", *map(sweep_unit, self.sweep_counts)):
             self.box.stop_unit(unit)
         self.box.sh(f"rm -f {BENCH_CONF}; nginx -t -q && systemctl reload nginx", check=False)
 
@@ -115,7 +155,7 @@ class ServingBench:
             f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:7.2f} ms  errors {result.errors}",
             flush=True,
         )
-        return Run(config, path, workers, result)
+        return Run(config, path, workers, result, [result.rps], result.errors)
 
     def site_tls(self) -> str:
         """The site's ssl_certificate and ssl_certificate_key directives."""
@@ -128,7 +168,7 @@ class ServingBench:
         status = self.box.sh(probe, check=False)
         return "https://localhost:443" if status.strip() in {"301", "308"} else "http://127.0.0.1:80"
 
-    def compare(self, paths: Iterable[str]) -> list[Run]:
+    def compare(self, paths: Iterable[str], rounds: int = 1) -> list[Run]:
         workers = self.box.worker_count()
         deployed = self.deployed_url()
         targets = [
@@ -139,17 +179,17 @@ class ServingBench:
             ("deployed", deployed, workers),
             ("deployed-no-ka", self.no_keepalive_url, workers),
         ]
-        return [self.load(config, url, path, n) for path in paths for config, url, n in targets]
-
-    def sweep(self, counts: Iterable[int], path: str) -> list[Run]:
         runs = []
-        for count in counts:
-            self.box.start_unit(
-                "bench-sweep",
-                gunicorn_command(self.box.app, self.box.module, SWEEP_PORT, count),
-                multiproc_env("bench-sweep"),
-            )
-            self.box.wait_http(f"http://127.0.0.1:{SWEEP_PORT}/health")
-            runs.append(self.load("sweep", f"http://127.0.0.1:{SWEEP_NGINX_PORT}", path, count))
-            self.box.stop_unit("bench-sweep")
-        return runs
+        for number in range(1, rounds + 1):
+            print(f" round {number}/{rounds}", flush=True)
+            runs += [self.load(config, url, path, n) for path in paths for config, url, n in targets]
+        return median_runs(runs)
+
+    def sweep(self, path: str, rounds: int = 1) -> list[Run]:
+        """Every swept count's Gunicorn is up from setup(); the rounds interleave them."""
+        runs = []
+        for number in range(1, rounds + 1):
+            print(f" sweep round {number}/{rounds}", flush=True)
+            for i, count in enumerate(self.sweep_counts):
+                runs.append(self.load("sweep", f"http://127.0.0.1:{SWEEP_NGINX_PORT + i}", path, count))
+        return median_runs(runs)

@@ -27,6 +27,8 @@ def test_bench_runs_every_configuration_and_cleans_up(host, tmp_path: Path) -> N
             container,
             "--seconds",
             "1",
+            "--rounds",
+            "2",
             "--sweep",
             "1,2",
             "--paths",
@@ -55,6 +57,7 @@ def test_bench_runs_every_configuration_and_cleans_up(host, tmp_path: Path) -> N
     assert {c for c, _ in configs} == expected
     assert {w for c, w in configs if c == "sweep"} == {1, 2}
     for run in data["serving"]:
+        assert len(run["rounds_rps"]) == 2, run
         assert run["requests"] > 0, run
         assert run["rps"] > 0, run
         assert 0 < run["p50_ms"] <= run["p99_ms"], run
@@ -63,6 +66,6 @@ def test_bench_runs_every_configuration_and_cleans_up(host, tmp_path: Path) -> N
     assert "| deployed | `/health` |" in (tmp_path / "results.md").read_text()
     # The fixture is gone and nginx serves the site as before.
     assert not host.file("/etc/nginx/conf.d/zz-bench.conf").exists
-    for unit in ("bench-uvicorn", "bench-uvicorn-no-log", "bench-gunicorn", "bench-sweep"):
+    for unit in ("bench-uvicorn", "bench-uvicorn-no-log", "bench-gunicorn", "bench-sweep-1", "bench-sweep-2"):
         assert not host.service(unit).is_running, unit
     assert host.run(f"curl -sf --cacert {CA} https://localhost/health").rc == 0
