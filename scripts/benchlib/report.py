@@ -70,7 +70,7 @@ def record(runs: list[Run], deploys: list[DeployRun], settings: dict[str, Any]) 
                 "seconds": round(d.seconds, 1),
                 "changed": d.changed,
                 "limit": DEPLOY_LIMITS.get(d.name),
-                "met": d.seconds <= DEPLOY_LIMITS.get(d.name, 1e9),
+                "met": d.name not in DEPLOY_LIMITS or d.seconds <= DEPLOY_LIMITS[d.name],
             }
             for d in deploys
         ],
@@ -112,10 +112,12 @@ def markdown(data: dict[str, Any]) -> str:
             "| --- | ---: | ---: | ---: | --- |",
         ]
         for d in data["deploy"]:
-            lines.append(
-                f"| {d['name']} | {d['seconds']:.1f} | {d['changed']} | ≤ {d['limit']:.0f} s | "
-                f"{'yes' if d['met'] else '**no**'} |"
+            limit, met = (
+                ("", "-")
+                if d["limit"] is None
+                else (f"≤ {d['limit']:.0f} s", "yes" if d["met"] else "**no**")
             )
+            lines.append(f"| {d['name']} | {d['seconds']:.1f} | {d['changed']} | {limit} | {met} |")
     return "\n".join(lines) + "\n"
 
 
