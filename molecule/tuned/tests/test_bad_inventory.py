@@ -29,6 +29,7 @@ SNAPSHOT = (
             {"app_max_requests": 10, "app_max_requests_jitter": 50},
             ["app_max_requests_jitter must not exceed"],
         ),
+        ({"nginx_worker_processes": "many"}, ["nginx_worker_processes must be", "many"]),
     ],
     ids=lambda value: next(iter(value)) if isinstance(value, dict) else "",
 )
