@@ -85,7 +85,7 @@ test-molecule: venv images ## molecule test: default on $(DISTROS), monitoring, 
 
 test: lint unit test-molecule ## Everything: lint, unit tests, Molecule
 
-bench: venv docker ## Serving throughput and deploy speed; writes bench/results.{md,json,png} (about 8 min)
+bench: venv docker ## Serving throughput and deploy speed; writes bench/results.{md,json,png} (about 10 min)
 	scripts/sandbox-image debian12
 	$(BIN)/python scripts/bench.py --out bench
 

@@ -91,6 +91,7 @@ def record(runs: list[Run], deploys: list[DeployRun], settings: dict[str, Any]) 
                 "name": d.name,
                 "seconds": round(d.seconds, 1),
                 "changed": d.changed,
+                "each": list(d.each),
                 "limit": DEPLOY_LIMITS.get(d.name),
                 "met": d.name not in DEPLOY_LIMITS or d.seconds <= DEPLOY_LIMITS[d.name],
             }
@@ -130,8 +131,8 @@ def markdown(data: dict[str, Any]) -> str:
             "",
             "## Deploying",
             "",
-            "| run | seconds | changed | target | met |",
-            "| --- | ---: | ---: | ---: | --- |",
+            "| run | seconds | changed | target | met | each run (s) |",
+            "| --- | ---: | ---: | ---: | --- | --- |",
         ]
         for d in data["deploy"]:
             limit, met = (
@@ -139,7 +140,8 @@ def markdown(data: dict[str, Any]) -> str:
                 if d["limit"] is None
                 else (f"≤ {d['limit']:.0f} s", "yes" if d["met"] else "**no**")
             )
-            lines.append(f"| {d['name']} | {d['seconds']:.1f} | {d['changed']} | {limit} | {met} |")
+            each = " / ".join(f"{s:.1f}" for s in d.get("each", []))
+            lines.append(f"| {d['name']} | {d['seconds']:.1f} | {d['changed']} | {limit} | {met} | {each} |")
     return "\n".join(lines) + "\n"
 
 
