@@ -35,7 +35,8 @@ def paired(num: list[float], den: list[float]) -> float:
     shared machine, so comparing within a round cancels it); a single figure each if rounds differ."""
     if len(num) != len(den) or not num:
         num, den = [statistics.median(num)], [statistics.median(den)]
-    return statistics.median(n / d for n, d in zip(num, den, strict=True) if d)
+    pairs = [n / d for n, d in zip(num, den, strict=True) if d]
+    return statistics.median(pairs) if pairs else 0.0
 
 
 def ratios(runs: list[Run]) -> dict[str, dict[str, float | bool | str]]:
