@@ -115,21 +115,25 @@ class ServingBench:
         self.seconds = seconds
         self.connections = connections
         self.sweep_counts = list(sweep)
+        # Read from the deployed host by setup().
+        self.deployed = "http://127.0.0.1:80"
+        self.workers = 1
         self.no_keepalive_url = f"http://127.0.0.1:{NO_KEEPALIVE_PORT}"
 
     def setup(self) -> None:
         self.box.sh("command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)")
-        tls = self.site_tls() if self.deployed_url().startswith("https:") else ""
+        self.deployed = self.deployed_url()
+        self.workers = self.box.worker_count()
+        tls = self.site_tls() if self.deployed.startswith("https:") else ""
         self.no_keepalive_url = f"{'https://localhost' if tls else 'http://127.0.0.1'}:{NO_KEEPALIVE_PORT}"
         fixture = nginx_fixture(self.box.app, tls, self.sweep_counts)
         self.box.sh(f"cat > {BENCH_CONF} <<'EOF'\n{fixture}EOF\nnginx -t -q && systemctl reload nginx")
         uvicorn = f"/opt/{self.box.app}/current/venv/bin/uvicorn {self.box.module} --host 127.0.0.1"
         self.box.start_unit("bench-uvicorn", f"{uvicorn} --port {UVICORN_PORT}")
         self.box.start_unit("bench-uvicorn-no-log", f"{uvicorn} --port {UVICORN_NO_LOG_PORT} --no-access-log")
-        workers = self.box.worker_count()
         self.box.start_unit(
             "bench-gunicorn",
-            gunicorn_command(self.box.app, self.box.module, GUNICORN_PORT, workers),
+            gunicorn_command(self.box.app, self.box.module, GUNICORN_PORT, self.workers),
             multiproc_env("bench-gunicorn"),
         )
         for i, count in enumerate(self.sweep_counts):
@@ -169,14 +173,13 @@ class ServingBench:
         return "https://localhost:443" if status.strip() in {"301", "308"} else "http://127.0.0.1:80"
 
     def compare(self, paths: Iterable[str], rounds: int = 1) -> list[Run]:
-        workers = self.box.worker_count()
-        deployed = self.deployed_url()
+        workers = self.workers
         targets = [
             ("nginx-return", f"http://127.0.0.1:{NGINX_RETURN_PORT}", None),
             ("uvicorn", f"http://127.0.0.1:{UVICORN_PORT}", 1),
             ("uvicorn-no-log", f"http://127.0.0.1:{UVICORN_NO_LOG_PORT}", 1),
             ("gunicorn", f"http://127.0.0.1:{GUNICORN_PORT}", workers),
-            ("deployed", deployed, workers),
+            ("deployed", self.deployed, workers),
             ("deployed-no-ka", self.no_keepalive_url, workers),
         ]
         runs = []
