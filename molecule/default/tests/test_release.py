@@ -2,7 +2,8 @@
 release whose health check fails, immutable versions, pruning.
 
 The tests build on each other, in this order (base is the version converge deployed):
-base -> base.post1 (code-only, under load) -> rollback to base -> rollback to base.post1 by name
+base -> (base.post0 previewed with --check) -> base.post1 (code-only, under load) -> rollback to base
+-> rollback to base.post1 by name
 -> base.post2 fails /health, back to base.post1 -> base.post1 with other code refused
 -> base.post3 with app_releases_keep 2 prunes base.
 """
@@ -78,6 +79,20 @@ def test_release_layout_and_unit_go_through_current(host, base):
         mounts[fields[4]] = fields[5].split(",")
     assert "rw" in mounts[f"{HOME}/shared"]
     assert "ro" in mounts["/"]
+
+
+def test_check_mode_previews_a_release_without_waiting_for_it(host, base, workdir):
+    """--check --diff of a new version reports the install and the switch, changes nothing, and does
+    not wait for a health check that the unswitched service cannot pass (it used to time out)."""
+    preview = f"{base}.post0"
+    source = app_variant(workdir / "preview", preview)
+    result = run_deploy(host, workdir, {"app_source_dir": str(source)}, "--check", "--diff")
+    assert result.returncode == 0, flat(result)[-3000:]
+    assert "Switch current to the release" in result.stdout
+    assert f"releases/{preview}" in result.stdout, result.stdout[-3000:]
+    assert version_of(host, "current") == base
+    assert preview not in installed(host)
+    assert served_version(host) == base
 
 
 def test_code_only_release_under_load_reloads_without_a_failed_request(host, base, workdir):
