@@ -101,8 +101,10 @@ def compare_path(want: dict[str, Any]) -> str | None:
     state = want.get("state") or "file"
     try:
         st = os.lstat(dest)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None if state == "absent" else "missing"
+    except OSError:
+        return "differs"
     if state == "absent":
         return "differs"
     if state == "link":
@@ -110,8 +112,14 @@ def compare_path(want: dict[str, Any]) -> str | None:
     if state == "directory":
         if not stat.S_ISDIR(st.st_mode):
             return "differs"
-    elif not stat.S_ISREG(st.st_mode) or _sha1(dest) != want.get("checksum"):
+    elif not stat.S_ISREG(st.st_mode):
         return "differs"
+    else:
+        try:
+            if _sha1(dest) != want.get("checksum"):
+                return "differs"
+        except OSError:
+            return "differs"
     have = [_name(pwd.getpwuid, st.st_uid), _name(grp.getgrgid, st.st_gid), f"{stat.S_IMODE(st.st_mode):04o}"]
     return None if have == [want.get("owner"), want.get("group"), want.get("mode")] else "differs"
 
@@ -162,7 +170,8 @@ def parse_dpkg(text: str) -> dict[str, list[dict[str, str]]]:
     packages: dict[str, list[dict[str, str]]] = {}
     for line in text.splitlines():
         fields = line.split("\t")
-        if len(fields) == 4 and fields[3].startswith("ii"):
+        # Installed: status i, or W / t (configured, triggers pending), whatever the selection (hold).
+        if len(fields) == 4 and fields[3][1:2] in ("i", "W", "t"):
             name, version, arch = fields[:3]
             packages.setdefault(name, []).append(
                 {"name": name, "version": version, "arch": arch, "source": "apt"}
@@ -171,32 +180,51 @@ def parse_dpkg(text: str) -> dict[str, list[dict[str, str]]]:
 
 
 def read_path(path: str) -> dict[str, Any]:
+    """What is at path: `type` (missing, link, file, directory, other, error); a link's `target`, and
+    what a path leads to: a file's `content` (text, up to READ_LIMIT, else `too_big`), a directory's
+    `entries` (name, mtime, isdir)."""
     try:
         st = os.lstat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return {"type": "missing"}
-    if stat.S_ISLNK(st.st_mode):
-        return {"type": "link", "target": os.readlink(path)}
-    if stat.S_ISREG(st.st_mode):
-        with open(path, "rb") as handle:
-            content = handle.read(READ_LIMIT + 1)
-        if len(content) > READ_LIMIT:
-            return {"type": "file", "too_big": True}
-        return {"type": "file", "content": content.decode("utf-8", errors="replace")}
-    if stat.S_ISDIR(st.st_mode):
-        entries = []
-        with os.scandir(path) as scan:
-            for entry in scan:
+    except OSError as error:
+        return {"type": "error", "msg": str(error)}
+    is_link = stat.S_ISLNK(st.st_mode)
+    found: dict[str, Any] = {"type": "link", "target": os.readlink(path)} if is_link else {}
+    try:
+        if is_link:
+            st = os.stat(path)
+        if stat.S_ISREG(st.st_mode):
+            found.setdefault("type", "file")
+            with open(path, "rb") as handle:
+                content = handle.read(READ_LIMIT + 1)
+            if len(content) > READ_LIMIT:
+                found["too_big"] = True
+            else:
+                found["content"] = content.decode("utf-8", errors="replace")
+        elif stat.S_ISDIR(st.st_mode):
+            found.setdefault("type", "directory")
+            found["entries"] = _entries(path)
+        else:
+            found.setdefault("type", "other")
+    except FileNotFoundError:  # a dangling link
+        return found
+    except OSError as error:
+        return {"type": "error", "msg": str(error)}
+    return found
+
+
+def _entries(path: str) -> list[dict[str, Any]]:
+    entries = []
+    with os.scandir(path) as scan:
+        for entry in scan:
+            try:
                 entry_st = entry.stat(follow_symlinks=False)
-                entries.append(
-                    {
-                        "name": entry.name,
-                        "mtime": entry_st.st_mtime,
-                        "isdir": entry.is_dir(follow_symlinks=False),
-                    }
-                )
-        return {"type": "directory", "entries": sorted(entries, key=lambda e: e["name"])}
-    return {"type": "other"}
+            except FileNotFoundError:  # removed meanwhile
+                continue
+            isdir = stat.S_ISDIR(entry_st.st_mode)
+            entries.append({"name": entry.name, "mtime": entry_st.st_mtime, "isdir": isdir})
+    return sorted(entries, key=lambda e: e["name"])
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ import importlib.util
 import json
 import os
 import pwd
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -136,9 +137,12 @@ def test_accounts_differ() -> None:
 
 
 def test_parse_dpkg_keeps_installed_packages_only() -> None:
-    text = "nginx\t1.22.1-9\tamd64\tii \ncurl\t7.88.1\tamd64\trc \nlibc6\t2.36-9\tamd64\tii \n"
+    text = (
+        "nginx\t1.22.1-9\tamd64\tii \ncurl\t7.88.1\tamd64\trc \nlibc6\t2.36-9\tamd64\tii \n"
+        "logrotate\t3.21.0-1\tamd64\thi \nman-db\t2.11.2-2\tamd64\tiW \nvim\t2:9.0\tamd64\tun \n"
+    )
     packages = host_state.parse_dpkg(text)
-    assert set(packages) == {"nginx", "libc6"}
+    assert set(packages) == {"nginx", "libc6", "logrotate", "man-db"}
     assert packages["nginx"] == [{"name": "nginx", "version": "1.22.1-9", "arch": "amd64", "source": "apt"}]
 
 
@@ -147,15 +151,30 @@ def test_read_path_kinds(tmp_path: Path) -> None:
     (tmp_path / "releases" / "1.0.0" / "MANIFEST.sha256").write_text("abc\n")
     (tmp_path / "current").symlink_to("releases/1.0.0")
     (tmp_path / "big").write_bytes(b"x" * (host_state.READ_LIMIT + 1))
-    assert host_state.read_path(str(tmp_path / "current")) == {"type": "link", "target": "releases/1.0.0"}
+    current = host_state.read_path(str(tmp_path / "current"))
+    assert (current["type"], current["target"]) == ("link", "releases/1.0.0")
+    assert [e["name"] for e in current["entries"]] == ["MANIFEST.sha256"]
     manifest = host_state.read_path(str(tmp_path / "releases" / "1.0.0" / "MANIFEST.sha256"))
     assert manifest == {"type": "file", "content": "abc\n"}
     assert host_state.read_path(str(tmp_path / "big")) == {"type": "file", "too_big": True}
     assert host_state.read_path(str(tmp_path / "previous")) == {"type": "missing"}
     listing = host_state.read_path(str(tmp_path / "releases"))
     assert [(e["name"], e["isdir"]) for e in listing["entries"]] == [("1.0.0", True)]
+    # Through links: what they lead to is read too; a dangling one has its target only.
+    (tmp_path / "manifest-link").symlink_to(tmp_path / "releases" / "1.0.0" / "MANIFEST.sha256")
+    through = host_state.read_path(str(tmp_path / "manifest-link"))
+    assert (through["type"], through["content"]) == ("link", "abc\n")
+    (tmp_path / "releases-link").symlink_to("releases")
+    assert host_state.read_path(str(tmp_path / "releases-link"))["entries"] == listing["entries"]
+    (tmp_path / "dangling").symlink_to("nowhere")
+    assert host_state.read_path(str(tmp_path / "dangling")) == {"type": "link", "target": "nowhere"}
+    # Under a file: not there (NotADirectoryError), for reading and comparing alike.
+    under_file = str(tmp_path / "big" / "MANIFEST.sha256")
+    assert host_state.read_path(under_file) == {"type": "missing"}
+    assert host_state.compare_path({"dest": under_file, "checksum": "x"}) == "missing"
 
 
+@pytest.mark.skipif(not shutil.which("dpkg-query"), reason="needs dpkg's database (Debian controller)")
 def test_module_run_reports_and_sets_package_facts(conf: dict[str, str], tmp_path: Path) -> None:
     """The module as Ansible runs it (arguments in a file), with dpkg's real database."""
     args = {
