@@ -61,15 +61,16 @@ deploy: sandbox ## Deploy into the local sandbox and print its URL
 	$(BIN)/ansible-playbook -i inventory/sandbox playbooks/deploy.yml
 	scripts/sandbox url
 
-lint: venv ## yamllint, ansible-lint (production profile), ruff, shellcheck
+lint: venv ## yamllint, ansible-lint (production profile), ruff, shellcheck, role READMEs, Markdown links
 	$(BIN)/yamllint --strict .
 	$(BIN)/ansible-lint --profile production
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/shellcheck scripts/ensure-docker scripts/sandbox scripts/sandbox-image .ci/run
 	$(BIN)/python scripts/role_docs.py --check
+	$(BIN)/python scripts/md_links.py
 
-docs: venv ## Regenerate README's variable reference from the roles' argument_specs
+docs: venv ## Regenerate each role's README variable block from its argument_specs
 	$(BIN)/python scripts/role_docs.py
 
 unit: venv ## Unit tests: the app, the benchmark parser, the rendered logging module
