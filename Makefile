@@ -11,8 +11,12 @@ BIN := $(VENV)/bin
 # Molecule and ansible-playbook must find the venv's tools first.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-# Molecule runs the default scenario on each of these (scripts/sandbox-image names).
+# Molecule runs the default scenario (deploy, idempotence, then tests that only
+# read and probe) on each of these (scripts/sandbox-image names).
 DISTROS ?= debian12 debian13
+# ... and the release scenario (the same deploy, then further deploys: releases,
+# rollback, drift put back, check mode, a refused nginx snippet) on these.
+RELEASE_DISTROS ?= debian12
 # ... and the monitoring scenario (Prometheus, exporters, alerts on top of the
 # deployment; about 5 minutes each) on these.
 MONITORING_DISTROS ?= debian12
@@ -51,7 +55,7 @@ docker: ## Check that a Docker daemon answers (as root on Debian: install and st
 	scripts/ensure-docker --with-mmdebstrap
 
 images: docker ## Build the systemd base images the scenarios use (reused when unchanged)
-	for distro in $(sort $(DISTROS) $(MONITORING_DISTROS) $(FILELOGS_DISTROS) $(TUNED_DISTROS) $(MULTIAPP_DISTROS) $(CLUSTER_DISTROS)); do scripts/sandbox-image $$distro; done
+	for distro in $(sort $(DISTROS) $(RELEASE_DISTROS) $(MONITORING_DISTROS) $(FILELOGS_DISTROS) $(TUNED_DISTROS) $(MULTIAPP_DISTROS) $(CLUSTER_DISTROS)); do scripts/sandbox-image $$distro; done
 
 sandbox: venv docker ## Create (or start) the local sandbox host container (Debian 12)
 	scripts/sandbox-image debian12
@@ -76,8 +80,9 @@ docs: venv ## Regenerate each role's README variable block from its argument_spe
 unit: venv ## Unit tests: the app, the benchmark parser, the rendered logging module
 	$(BIN)/pytest -q
 
-test-molecule: venv images ## molecule test: default on $(DISTROS), monitoring, filelogs, tuned, multiapp, cluster on their *_DISTROS
+test-molecule: venv images ## molecule test: default on $(DISTROS), release, monitoring, filelogs, tuned, multiapp, cluster on their *_DISTROS
 	$(call molecule_test,default,$(DISTROS))
+	$(call molecule_test,release,$(RELEASE_DISTROS))
 	$(call molecule_test,monitoring,$(MONITORING_DISTROS))
 	$(call molecule_test,filelogs,$(FILELOGS_DISTROS))
 	$(call molecule_test,tuned,$(TUNED_DISTROS))

@@ -1,19 +1,15 @@
 """Fixtures of the cluster scenario: the web host and the app hosts, by inventory group.
 
-The tests take no `host` fixture, so each runs once (not once per host); default's helpers are reused.
+The tests take no `host` fixture, so each runs once (not once per host).
 """
 
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
 import pytest
 import testinfra
 from testinfra.utils.ansible_runner import AnsibleRunner
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "default" / "tests"))
 
 
 def _hosts(group: str) -> list:

@@ -8,7 +8,7 @@ import pytest
 
 from helpers import APP, CA, SOCKET, children, main_pid, wait_for
 
-WORKERS = 3  # molecule.yml sets app_workers: 3
+WORKERS = 3  # default/inventory/group_vars/app.yml sets app_workers: 3
 
 
 def test_socket_and_service_are_enabled_and_active(host):

@@ -16,7 +16,7 @@ from logs import (
     send,
 )
 
-SECRET = "molecule-secret-7c1f04d9"  # molecule.yml: app_environment.APP_SECRET_TOKEN
+SECRET = "molecule-secret-7c1f04d9"  # inventory/group_vars/app.yml: app_environment
 
 
 def journal(host, *selectors: str) -> str:

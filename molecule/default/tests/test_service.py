@@ -11,7 +11,7 @@ import pytest
 from helpers import APP, CA, SOCKET, children, load_during, main_pid, settled, wait_for
 
 UNIT = f"{APP}.service"
-WORKERS = 3  # molecule.yml sets app_workers: 3
+WORKERS = 3  # default/inventory/group_vars/app.yml sets app_workers: 3
 
 
 def test_units_verify_clean(host):

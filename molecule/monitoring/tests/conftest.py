@@ -3,15 +3,8 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
-
-# The default scenario's helpers (wait_for, ...) serve this scenario too.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "default" / "tests"))
-
-APP = "fastapi-demo"
 
 
 @pytest.fixture

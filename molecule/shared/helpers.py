@@ -14,7 +14,7 @@ T = TypeVar("T")
 
 APP = "fastapi-demo"
 SOCKET = f"/run/{APP}.sock"
-# molecule.yml turns on HTTPS with a CA generated for the test; the role
+# The default and release scenarios turn on HTTPS with a CA generated for the test; the role
 # installs that CA next to the certificate.
 CA = f"/etc/nginx/tls/{APP}/ca.pem"
 

@@ -22,7 +22,7 @@ from variants import app_variant
 UNIT = f"{APP}.service"
 HOME = f"/opt/{APP}"
 RELEASES = f"{HOME}/releases"
-WORKERS = 3  # molecule.yml sets app_workers: 3
+WORKERS = 3  # default/inventory/group_vars/app.yml sets app_workers: 3
 
 
 def link(host, name: str) -> str:

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import yaml
 
-PLAYBOOKS = Path(__file__).resolve().parents[3] / "playbooks"
+PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
+# The controller tools of pytest's own virtualenv, found without PATH.
+VENV_BIN = Path(sys.executable).parent
 
 
 def ansible_playbook(playbook: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """ansible-playbook playbooks/<playbook> against Molecule's inventory; never raises on a failed play."""
+    """ansible-playbook playbooks/<playbook> against Molecule's inventory directory, as Molecule runs it;
+    never raises on a failed play."""
     return subprocess.run(
         [
-            "ansible-playbook",
+            str(VENV_BIN / "ansible-playbook"),
             "--inventory",
-            os.environ["MOLECULE_INVENTORY_FILE"],
+            str(Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent),
             *args,
             str(PLAYBOOKS / playbook),
         ],
@@ -25,7 +29,12 @@ def ansible_playbook(playbook: str, *args: str) -> subprocess.CompletedProcess[s
         text=True,
         check=False,
         timeout=900,
-        env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
+        env={
+            **os.environ,
+            "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}",
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_FORCE_COLOR": "0",
+        },
     )
 
 

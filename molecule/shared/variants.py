@@ -6,7 +6,7 @@ import re
 import shutil
 from pathlib import Path
 
-APP_SOURCE = Path(__file__).resolve().parents[3] / "app"
+APP_SOURCE = Path(__file__).resolve().parents[2] / "app"
 
 
 def app_variant(dest: Path, version: str, *, healthy: bool = True) -> Path:

@@ -1,4 +1,7 @@
-"""Fixtures of the scenario's tests."""
+"""The fixtures every scenario's tests share, loaded as a pytest plugin.
+
+.config/molecule/config.yml names it in PYTEST_PLUGINS and puts molecule/shared on PYTHONPATH.
+"""
 
 from __future__ import annotations
 

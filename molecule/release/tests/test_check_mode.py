@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-from pathlib import Path
+
+from playbook import ansible_playbook
 
 
 def test_check_diff_on_converged_host_changes_nothing() -> None:
-    scenario = Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"])
-    result = subprocess.run(
-        [
-            "ansible-playbook",
-            "--inventory",
-            os.environ["MOLECULE_INVENTORY_FILE"],
-            "--check",
-            "--diff",
-            str(scenario / "converge.yml"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        env={**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"},
-    )
+    result = ansible_playbook("deploy.yml", "--check", "--diff")
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     recap = r"^(\S+)\s+: ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)"
     recaps = re.findall(recap, result.stdout, re.M)

@@ -1,8 +1,0 @@
-"""The tuned scenario reuses the default scenario's helpers."""
-
-from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "default" / "tests"))
