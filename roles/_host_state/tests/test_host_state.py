@@ -1,4 +1,4 @@
-"""host_state (the file_check role's module) against real files, accounts and dpkg output."""
+"""host_state (the _host_state role's module) against real files, accounts and dpkg output."""
 
 from __future__ import annotations
 

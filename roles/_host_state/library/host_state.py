@@ -1,5 +1,5 @@
 #!/usr/bin/python
-# Part of the file_check role: everything a role needs to know of the host
+# Part of the _host_state role: everything a role needs to know of the host
 # before it writes, read in one module run (each module run costs about
 # 0.3 s; the stat, file, group, user, systemd_service and package_facts runs
 # it replaces cost that each on every idempotent deploy).
