@@ -1,8 +1,8 @@
 #!/usr/bin/python
 # Part of the _host_state role: everything a role needs to know of the host
-# before it writes, read in one module run (each module run costs about
-# 0.3 s; the stat, file, group, user, systemd_service and package_facts runs
-# it replaces cost that each on every idempotent deploy).
+# before it writes, read in one module run instead of a stat, file, group,
+# user, systemd_service or package_facts run per item on every idempotent
+# deploy.
 """Read a role's paths, units, accounts and packages as they are on the host."""
 
 from __future__ import annotations
