@@ -1,4 +1,4 @@
-"""The JSON formatter and access middleware the app role renders (templates/etc/app/deploy_logging.py.j2)."""
+"""The JSON formatter and access middleware the app role renders (etc/app/deploy_logging.py.j2)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-TEMPLATE = Path(__file__).resolve().parents[2] / "templates" / "etc" / "app" / "deploy_logging.py.j2"
+TEMPLATE = Path(__file__).resolve().parents[2] / "roles/app/templates/etc/app/deploy_logging.py.j2"
 
 
 def load_module() -> ModuleType:

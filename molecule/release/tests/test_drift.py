@@ -1,7 +1,7 @@
 """What was changed by hand on the host is found and put back by the next deploy.
 
 The roles compare every path they write, their units and account with the
-host's in one module run (the file_check role) and skip what matches: content,
+host's in one module run (the _host_state role) and skip what matches: content,
 mode and owner changes, stopped units, removed links must still be found, by
 --check --diff too.
 """
