@@ -205,3 +205,30 @@ class BackgroundLoad:
         text = wait_for(report, timeout=15)
         assert text, self.host.run(f"cat {self.OUT}").stdout
         return parse_hey(text)
+
+
+def prometheus_api(host, path: str) -> object:
+    """GET Prometheus's HTTP API on `host` (its default 127.0.0.1:9090); returns the decoded `data`."""
+    out = host.check_output(
+        "curl --silent --show-error --fail --max-time 5 %s", f"http://127.0.0.1:9090{path}"
+    )
+    reply = json.loads(out)
+    assert reply["status"] == "success", reply
+    return reply["data"]
+
+
+def unhealthy_targets(host) -> list[tuple[str, str, str]]:
+    """(job, scrape URL, last error) of every target Prometheus on `host` does not see up."""
+    return [
+        (t["labels"]["job"], t["scrapeUrl"], t["lastError"])
+        for t in prometheus_api(host, "/api/v1/targets")["activeTargets"]
+        if t["health"] != "up"
+    ]
+
+
+def active_alerts(host) -> list[tuple[str, str, dict]]:
+    """(alert name, state, labels) of every pending or firing alert of Prometheus on `host`."""
+    return [
+        (a["labels"]["alertname"], a["state"], a["labels"])
+        for a in prometheus_api(host, "/api/v1/alerts")["alerts"]
+    ]

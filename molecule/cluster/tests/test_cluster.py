@@ -1,20 +1,22 @@
-"""1 web + 2 app hosts: the layout, who may reach the app hosts, and zero failed requests under load during a
-rolling deploy, a rolling restart, a release whose /health fails, and a stopped app host.
+"""1 web + 2 app hosts: what Prometheus (on the web host) sees, the layout, who may reach the app hosts, zero
+failed requests under load during a rolling deploy, a rolling restart, a release whose /health fails, and a
+stopped app host; an app stopped on one host fires TargetDown.
 
-The tests run in file order and build on each other: the first deploys 1.2.0, the bad release is refused on
-top of it, the app host stopped last is started again.
+The tests run in file order and build on each other: the first reads the deployment as converged, then
+1.2.0 is deployed, the bad release is refused on top of it, the app host stopped is started again.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 
 import pytest
 
 from cluster import APP, PORT, address, docker, load, name
-from helpers import main_pid, wait_for
+from helpers import active_alerts, main_pid, prometheus_api, unhealthy_targets, wait_for
 from playbook import ansible_playbook
 from variants import app_variant
 
@@ -60,6 +62,33 @@ def access_lines(web, tag: str) -> list[dict]:
     """nginx's JSON access lines of requests whose user agent is `tag`."""
     log = web.file(f"/var/log/nginx/{APP}/access.log").content_string
     return [json.loads(line) for line in log.splitlines() if tag in line]
+
+
+def test_prometheus_sees_every_host_where_it_is_true_and_no_alert(web, apps):
+    assert wait_for(lambda: not unhealthy_targets(web), timeout=60), unhealthy_targets(web)
+    by_job: dict[str, dict[str, dict]] = {}
+    for target in prometheus_api(web, "/api/v1/targets")["activeTargets"]:
+        by_job.setdefault(target["labels"]["job"], {})[target["labels"].get("host", "")] = target
+    app_names = {name(app) for app in apps}
+    assert set(by_job) == {"prometheus", APP, "node", "nginx", f"{APP}-site", f"{APP}-version"}
+    # The node exporter on every host, the nginx exporter where nginx runs, labelled with host and role.
+    assert {host: t["labels"]["role"] for host, t in by_job["node"].items()} == {
+        name(web): "web,monitoring",
+        **dict.fromkeys(app_names, "app"),
+    }
+    assert set(by_job["nginx"]) == {name(web)}
+    for app in apps:
+        assert not app.package("prometheus-nginx-exporter").is_installed
+    # Each app host's own metrics and version on its own bind, not whichever host nginx picks.
+    assert {host: t["scrapeUrl"] for host, t in by_job[APP].items()} == {
+        name(app): f"http://{address(app)}:{PORT}/metrics" for app in apps
+    }
+    assert set(by_job[f"{APP}-version"]) == app_names
+    assert [t["labels"]["instance"] for t in by_job[f"{APP}-site"].values()] == ["http://localhost/health"]
+    # Nothing pending or firing, over several evaluations (every 2 s here).
+    for _ in range(4):
+        assert active_alerts(web) == []
+        time.sleep(2)
 
 
 def test_app_hosts_listen_on_their_private_address(web, apps):
@@ -206,3 +235,33 @@ def test_a_stopped_app_host_is_routed_around(web, apps):
         return f"{before}:{PORT}" in {line["upstream_addr"] for line in access_lines(web, tag)}
 
     assert wait_for(served_by_it, timeout=30, interval=1), f"nginx did not return to {name(stopped)}"
+
+
+def test_an_app_stopped_on_one_host_fires_target_down_and_clears(web, apps):
+    stopped, serving = apps
+
+    def targets_down() -> dict[str, str]:
+        """Host -> state of the app's TargetDown alerts."""
+        return {
+            labels["host"]: state
+            for alert, state, labels in active_alerts(web)
+            if alert == "TargetDown" and labels["job"] == APP
+        }
+
+    # The host stopped before is back and scraped.
+    assert wait_for(lambda: not unhealthy_targets(web), timeout=90), unhealthy_targets(web)
+    assert wait_for(lambda: targets_down() == {}, timeout=60), targets_down()
+    # Both units: with the socket still listening, the next scrape would start the app again.
+    stopped.run_expect([0], f"systemctl stop {APP}.socket {APP}.service")
+    try:
+        started = time.monotonic()
+        assert wait_for(lambda: targets_down().get(name(stopped)) == "firing", timeout=60), targets_down()
+        # "for: 6s", after a failed scrape (every 2 s) and an evaluation (every 2 s), on a shared machine.
+        elapsed = time.monotonic() - started
+        print(f"TargetDown for {name(stopped)} fired after {elapsed:.0f} s")
+        assert 6 <= elapsed <= 30, elapsed
+        assert targets_down() == {name(stopped): "firing"}
+        assert version_of(web, serving) == GOOD
+    finally:
+        stopped.run_expect([0], f"systemctl start {APP}.socket {APP}.service")
+    assert wait_for(lambda: targets_down() == {}, timeout=60), targets_down()

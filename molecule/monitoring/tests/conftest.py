@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
+
+from helpers import prometheus_api
 
 
 @pytest.fixture
 def prometheus(host):
     """GET Prometheus's HTTP API on the host; returns the decoded `data`."""
-
-    def _api(path: str) -> object:
-        out = host.check_output(
-            "curl --silent --show-error --fail --max-time 5 %s", f"http://127.0.0.1:9090{path}"
-        )
-        reply = json.loads(out)
-        assert reply["status"] == "success", reply
-        return reply["data"]
-
-    return _api
+    return lambda path: prometheus_api(host, path)

@@ -1,9 +1,12 @@
-"""Metrics across workers, the /metrics allowlist, Prometheus targets and a firing alert."""
+"""Every target up and no alert after the deploy, metrics across workers, the /metrics allowlist,
+the black-box probes, the dashboard's names and a firing alert."""
 
 from __future__ import annotations
 
 import base64
 import json
+import re
+import time
 import urllib.parse
 from pathlib import Path
 
@@ -14,14 +17,20 @@ from helpers import wait_for
 
 APP = "fastapi-demo"
 MULTIPROC_DIR = f"/run/{APP}/metrics"
+# HTTPS as in the sandbox: the site's CA as the nginx role installs it.
+SITE = "https://localhost"
+CA = f"/etc/nginx/tls/{APP}/ca.pem"
+DASHBOARD = Path(__file__).parents[3] / "dashboards" / "fastapi-app.json"
+JOBS = {"prometheus", APP, "node", "nginx", f"{APP}-site", f"{APP}-version"}
 ITEMS = (("method", "GET"), ("route", "/items/{item_id}"), ("status", "200"))
 
 # N concurrent GETs through nginx from inside the host; prints how many answered 200.
-LOAD = """
-import sys, urllib.request
+LOAD = f"""
+import ssl, sys, urllib.request
 from concurrent.futures import ThreadPoolExecutor
+context = ssl.create_default_context(cafile="{CA}")
 def get(i):
-    with urllib.request.urlopen(f"http://localhost/items/{i}", timeout=10) as r:
+    with urllib.request.urlopen(f"{SITE}/items/{{i}}", timeout=10, context=context) as r:
         return r.status
 with ThreadPoolExecutor(8) as pool:
     print(sum(status == 200 for status in pool.map(get, range(int(sys.argv[1])))))
@@ -42,8 +51,12 @@ print(json.dumps(counts))
 """
 
 
-def curl(host, url: str, *headers: str) -> tuple[int, str]:
-    cmd = ["curl", "--silent", "--max-time", "5", "--output", "/dev/stdout", "--write-out", "\n%{http_code}"]
+def curl(host, url: str, *headers: str, via: str = "") -> tuple[int, str]:
+    """GET url (HTTPS trusting the site's CA); via: connect to this address for localhost:443."""
+    cmd = ["curl", "--silent", "--max-time", "5", "--cacert", CA, "--output", "/dev/stdout"]
+    cmd += ["--write-out", "\n%{http_code}"]
+    if via:
+        cmd += ["--resolve", f"localhost:443:{via}"]
     for header in headers:
         cmd += ["--header", header]
     out = host.check_output(" ".join(["%s"] * (len(cmd) + 1)), *cmd, url)
@@ -52,7 +65,7 @@ def curl(host, url: str, *headers: str) -> tuple[int, str]:
 
 
 def items_count(host) -> float:
-    status, body = curl(host, "http://localhost/metrics")
+    status, body = curl(host, f"{SITE}/metrics")
     assert status == 200
     for family in text_string_to_metric_families(body):
         for sample in family.samples:
@@ -66,7 +79,40 @@ def per_worker(host) -> dict[str, float]:
 
 
 def app_is_healthy(host) -> bool:
-    return host.run("curl -sf --max-time 1 http://localhost/health").rc == 0
+    return host.run(f"curl -sf --max-time 1 --cacert {CA} {SITE}/health").rc == 0
+
+
+def alerts(prometheus) -> list[dict]:
+    return prometheus("/api/v1/alerts")["alerts"]
+
+
+def test_a_healthy_deploy_has_every_target_up_and_no_alert(host, prometheus):
+    # The layout of `make deploy`: plain HTTP redirects to a port only the outside has.
+    status, _ = curl(host, "http://localhost/metrics")
+    assert status == 301
+    assert "Location: https://localhost:8443/metrics" in host.check_output(
+        "curl -sI http://localhost/metrics"
+    )
+
+    def targets() -> list[dict]:
+        return prometheus("/api/v1/targets")["activeTargets"]
+
+    def all_up() -> bool:
+        found = targets()
+        return {t["labels"]["job"] for t in found} == JOBS and all(t["health"] == "up" for t in found)
+
+    assert wait_for(all_up, timeout=60), [(t["scrapeUrl"], t["health"], t["lastError"]) for t in targets()]
+    for target in targets():
+        assert target["labels"]["role"], target
+        if target["labels"]["job"] != f"{APP}-site":
+            assert target["labels"]["host"], target
+    # The app where it is true: nginx's loopback metrics port, in front of the socket only.
+    (app,) = [t for t in targets() if t["labels"]["job"] == APP]
+    assert app["scrapeUrl"] == "http://127.0.0.1:8082/metrics"
+    # Nothing pending or firing, over several evaluations (every second here).
+    for _ in range(5):
+        assert alerts(prometheus) == []
+        time.sleep(1)
 
 
 def test_counter_equals_requests_spread_over_all_workers(host):
@@ -84,17 +130,25 @@ def test_counter_equals_requests_spread_over_all_workers(host):
 
 
 def test_metrics_through_nginx_only_for_localhost_and_allowlist(host):
-    status, body = curl(host, "http://localhost/metrics")
+    status, body = curl(host, f"{SITE}/metrics")
     assert status == 200
     assert "http_request_duration_seconds_bucket" in body
     own_address = host.check_output("hostname -I").split()[0]
     # From the host's own network address: not loopback, not in nginx_metrics_allow.
-    assert curl(host, f"http://{own_address}/metrics", "Host: localhost")[0] == 403
-    spoofed = curl(host, f"http://{own_address}/metrics", "Host: localhost", "X-Forwarded-For: 127.0.0.1")
+    assert curl(host, f"{SITE}/metrics", via=own_address)[0] == 403
+    spoofed = curl(host, f"{SITE}/metrics", "X-Forwarded-For: 127.0.0.1", via=own_address)
     assert spoofed[0] == 403
-    assert curl(host, f"http://{own_address}//metrics?x=1", "Host: localhost")[0] == 403
+    assert curl(host, f"{SITE}//metrics?x=1", via=own_address)[0] == 403
     # The same client still gets the site itself.
-    assert curl(host, f"http://{own_address}/health", "Host: localhost")[0] == 200
+    assert curl(host, f"{SITE}/health", via=own_address)[0] == 200
+
+
+def test_loopback_metrics_port_serves_only_metrics_and_health(host):
+    assert curl(host, "http://127.0.0.1:8082/metrics")[0] == 200
+    assert curl(host, "http://127.0.0.1:8082/health")[0] == 200
+    assert curl(host, "http://127.0.0.1:8082/items/1")[0] == 404
+    assert host.socket("tcp://127.0.0.1:8082").is_listening
+    assert not host.socket("tcp://0.0.0.0:8082").is_listening
 
 
 def test_stub_status_only_on_loopback(host):
@@ -108,7 +162,7 @@ def test_stub_status_only_on_loopback(host):
 def test_multiprocess_dir_is_under_runtime_dir_and_emptied_on_restart(host):
     props = host.service(f"{APP}.service").systemd_properties
     assert f"PROMETHEUS_MULTIPROC_DIR={MULTIPROC_DIR}" in props["Environment"]
-    host.check_output("curl -sf http://localhost/items/7")
+    host.check_output(f"curl -sf --cacert {CA} {SITE}/items/7")
     assert items_count(host) > 0
     old_files = set(host.check_output(f"ls {MULTIPROC_DIR}").split())
     host.run_expect([0], f"systemctl restart {APP}.service")
@@ -119,7 +173,7 @@ def test_multiprocess_dir_is_under_runtime_dir_and_emptied_on_restart(host):
 
 def test_exited_worker_is_marked_dead(host):
     for i in range(30):  # make every worker create its files
-        host.check_output(f"curl -sf http://localhost/items/{i}")
+        host.check_output(f"curl -sf --cacert {CA} {SITE}/items/{i}")
     master = int(host.check_output(f"systemctl show --property=MainPID --value {APP}.service"))
     workers = host.check_output(f"ps --ppid {master} -o pid=").split()
     live = [pid for pid in workers if host.file(f"{MULTIPROC_DIR}/gauge_livesum_{pid}.db").exists]
@@ -130,22 +184,6 @@ def test_exited_worker_is_marked_dead(host):
     assert wait_for(lambda: not host.file(f"{MULTIPROC_DIR}/gauge_livesum_{victim}.db").exists, timeout=15)
     assert host.file(f"{MULTIPROC_DIR}/counter_{victim}.db").exists, "counters of dead workers must stay"
     assert wait_for(lambda: len(host.check_output(f"ps --ppid {master} -o pid=").split()) == 3, timeout=15)
-
-
-def test_prometheus_reports_every_target_up(prometheus):
-    def targets() -> dict[str, list[str]]:
-        by_job: dict[str, list[str]] = {}
-        for target in prometheus("/api/v1/targets")["activeTargets"]:
-            by_job.setdefault(target["labels"]["job"], []).append(target["health"])
-        return by_job
-
-    def all_up() -> bool:
-        found = targets()
-        return set(found) == {"prometheus", APP, "node", "nginx"} and all(
-            health == ["up"] for health in found.values()
-        )
-
-    assert wait_for(all_up, timeout=30), targets()
 
 
 @pytest.mark.parametrize(
@@ -160,6 +198,12 @@ def test_prometheus_reports_every_target_up(prometheus):
         (f'node_systemd_service_restart_total{{name="{APP}.service",host=~".+"}}', 0.0),
         # The app's cgroup limit is the unit's MemoryMax (1G): input of the memory alert.
         (f'service_memory_max_bytes{{job="{APP}"}}', 1024.0**3),
+        # The black-box probes: the site through nginx with its TLS, the app host's version.
+        (f'probe_success{{job="{APP}-site"}}', 1.0),
+        (f'probe_http_ssl{{job="{APP}-site"}}', 1.0),
+        (f'probe_success{{job="{APP}-version"}}', 1.0),
+        # The served certificate (the sandbox CA signs for 825 days): input of the expiry alert.
+        (f'probe_ssl_earliest_cert_expiry{{job="{APP}-site"}} - time() > bool 800 * 86400', 1.0),
     ],
 )
 def test_alert_inputs_are_scraped(prometheus, query, expected):
@@ -170,10 +214,52 @@ def test_alert_inputs_are_scraped(prometheus, query, expected):
     assert [float(r["value"][1]) for r in result] == [expected], result
 
 
+# Words of PromQL that are not metric names (functions, aggregations, keywords).
+PROMQL_WORDS = {"sum", "rate", "histogram_quantile", "by", "without", "on", "ignoring", "and", "or", "unless"}
+
+
+def dashboard_expressions() -> list[tuple[str, str]]:
+    """(expression, legend) of every panel target and template query, with Grafana's variables filled in."""
+    board = json.loads(DASHBOARD.read_text())
+    found = [
+        (target["expr"], target.get("legendFormat", ""))
+        for panel in board["panels"]
+        for target in panel.get("targets", [])
+    ]
+    for variable in board["templating"]["list"]:
+        metric, label = re.fullmatch(r"label_values\((\w+), *(\w+)\)", variable["query"]).groups()
+        found.append((f'{metric}{{job=~"$job"}}', f"{{{{{label}}}}}"))
+    return [(e.replace("$__rate_interval", "1m").replace("$job", APP), legend) for e, legend in found]
+
+
+def test_dashboard_names_only_metrics_and_labels_prometheus_has(host, prometheus):
+    # Traffic on every route the panels break down, so every series exists.
+    for path in ("/", "/items/1", "/health"):
+        host.check_output(f"curl -sf --cacert {CA} {SITE}{path}")
+    expressions = dashboard_expressions()
+    assert len(expressions) >= 8
+    for expr, legend in expressions:
+        metrics = {m for m in re.findall(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{", expr) if m not in PROMQL_WORDS}
+        assert metrics, expr
+        labels = set(re.findall(r"(\w+)\s*(?:=~|!~|!=|=)", expr))
+        for group in re.findall(r"\bby\s*\(([^)]*)\)", expr):
+            labels |= {name.strip() for name in group.split(",")}
+        labels |= set(re.findall(r"\{\{\s*(\w+)\s*\}\}", legend))
+        for metric in metrics:
+            path = "/api/v1/series?match[]=" + urllib.parse.quote(metric + '{job="' + APP + '"}')
+            series = wait_for(lambda path=path: prometheus(path), timeout=20)
+            assert series, f"{metric} (in {expr!r}) is not among Prometheus's series"
+            have = set().union(*(s.keys() for s in series))
+            # "le" of a histogram is on the _bucket series only; every name must be on one.
+            assert labels <= have, f"{expr!r}: labels {sorted(labels - have)} not on {metric}'s series"
+        # And the whole expression is valid PromQL for this Prometheus.
+        prometheus(f"/api/v1/query?query={urllib.parse.quote(expr)}")
+
+
 def test_rules_pass_promtool_and_are_loaded(host, prometheus):
     check = host.run(f"promtool check rules /etc/prometheus/rules/{APP}.rules.yml")
     assert check.rc == 0, check.stdout + check.stderr
-    assert "5 rules found" in check.stdout
+    assert "8 rules found" in check.stdout
     names = {r["name"] for g in prometheus("/api/v1/rules")["groups"] for r in g["rules"]}
     assert names == {
         "TargetDown",
@@ -181,6 +267,9 @@ def test_rules_pass_promtool_and_are_loaded(host, prometheus):
         "AppHighLatencyP99",
         "AppMemoryNearLimit",
         "AppRestartLoop",
+        "SiteDown",
+        "CertificateExpiringSoon",
+        "AppVersionMismatch",
     }
 
 

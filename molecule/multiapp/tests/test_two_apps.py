@@ -9,6 +9,8 @@ from logs import lines_with, marker, send
 
 # app_name -> its server name (converge.yml)
 APPS = {"shop-api": "shop.test", "blog-api": "blog.test"}
+# app_name -> its site's loopback metrics port (converge.yml)
+METRICS_PORTS = {"shop-api": 8082, "blog-api": 8083}
 WORKERS = 2  # molecule.yml
 
 
@@ -56,6 +58,19 @@ def test_each_server_name_reaches_only_its_own_app_and_logs(host, app):
     peer = other(app)
     assert logged(f"/var/log/{peer}/access.log") == []
     assert logged(f"/var/log/nginx/{peer}/access.log", "uri") == []
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_each_sites_loopback_metrics_port_reaches_only_its_own_app(host, app):
+    agent = f"multiapp-test/{marker()}"
+    host.check_output(f"curl -sf --user-agent {agent} http://127.0.0.1:{METRICS_PORTS[app]}/health")
+
+    def logged(name: str) -> list[str]:
+        log = host.file(f"/var/log/{name}/access.log").content_string
+        return [entry["path"] for entry in lines_with(log, agent)]
+
+    assert wait_for(lambda: logged(app) == ["/health"], timeout=10)
+    assert logged(other(app)) == []
 
 
 def test_a_stopped_app_fails_alone_and_the_other_serves_without_a_failure(host):
