@@ -216,7 +216,10 @@ def test_rollback_restores_the_config_and_environment_the_release_ran_with(host,
 
     def deploy(version: str, foo: str, **settings) -> None:
         source = app_variant(workdir / f"config-{version}", version)
-        variables = {"app_source_dir": str(source), "app_environment": {"APP_SECRET_TOKEN": secret, "FOO": foo}}
+        variables = {
+            "app_source_dir": str(source),
+            "app_environment": {"APP_SECRET_TOKEN": secret, "FOO": foo},
+        }
         result = run_deploy(host, workdir, {**variables, **settings})
         assert result.returncode == 0, flat(result)[-3000:]
         assert foo not in result.stdout, "an environment value reached the play's output"
