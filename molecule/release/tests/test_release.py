@@ -5,7 +5,9 @@ The tests build on each other, in this order (base is the version converge deplo
 base -> (base.post0 previewed with --check) -> base.post1 (code-only, under load) -> rollback to base
 -> rollback to base.post1 by name
 -> base.post2 fails /health, back to base.post1 -> base.post1 with other code refused
--> base.post3 with app_releases_keep 2 prunes base.
+-> base.post3 with app_releases_keep 2 prunes base
+-> base.post4 with FOO=a -> base.post5 with FOO=b and another worker count -> rollback: the code, the
+environment and the worker count of base.post4.
 """
 
 from __future__ import annotations
@@ -197,3 +199,60 @@ def test_pruning_keeps_the_newest_releases_and_the_previous_one(host, base, work
     assert installed(host) == {newest, bad, previous}
     assert (version_of(host, "current"), version_of(host, "previous")) == (newest, previous)
     assert served_version(host) == newest
+
+
+def worker_environment(host, master: int) -> dict[str, str]:
+    """The environment of one of the master's workers, from /proc (read as the app's user)."""
+    worker = children(host, master)[0][0]
+    raw = host.check_output(f"runuser -u {APP} -- cat /proc/{worker}/environ | tr '\\0' '\\n'")
+    return dict(line.split("=", 1) for line in raw.splitlines() if "=" in line)
+
+
+def test_rollback_restores_the_config_and_environment_the_release_ran_with(host, base, workdir):
+    """The Gunicorn config and the environment file belong to the release: rolling back from B (FOO=b, one
+    more worker) to A brings A's code, A's environment in the workers and A's worker count, under load."""
+    a, b = f"{base}.post4", f"{base}.post5"
+    secret = "molecule-secret-7c1f04d9"  # default/inventory/group_vars/app.yml
+
+    def deploy(version: str, foo: str, **settings) -> None:
+        source = app_variant(workdir / f"config-{version}", version)
+        variables = {
+            "app_source_dir": str(source),
+            "app_environment": {"APP_SECRET_TOKEN": secret, "FOO": foo},
+        }
+        result = run_deploy(host, workdir, {**variables, **settings})
+        assert result.returncode == 0, flat(result)[-3000:]
+        assert foo not in result.stdout, "an environment value reached the play's output"
+
+    deploy(a, "foo-a-51c3")
+    config_a = link(host, "current-config")
+    master = settled(host, UNIT, WORKERS)
+    assert worker_environment(host, master)["FOO"] == "foo-a-51c3"
+
+    deploy(b, "foo-b-8e20", app_workers=WORKERS + 1)
+    config_b = link(host, "current-config")
+    assert config_b != config_a
+    assert (version_of(host, "previous"), link(host, "previous-config")) == (a, config_a)
+    master = settled(host, UNIT, WORKERS + 1)
+    assert worker_environment(host, master)["FOO"] == "foo-b-8e20"
+    # A generation is the files the release ran with, as private as the originals.
+    for name in ("gunicorn.conf.py", "logging.json", f"{APP}.env"):
+        kept = host.file(f"{HOME}/{config_b}/{name}")
+        assert (kept.user, kept.group, kept.mode) == ("root", APP, 0o640), name
+        assert kept.content_string == host.file(f"/etc/{APP}/{name}").content_string, name
+
+    load = BackgroundLoad(host)
+    load.start()
+    back = run_playbook(host, workdir, {}, "rollback.yml")
+    stats = load.stop()
+
+    assert back.returncode == 0, flat(back)[-3000:]
+    assert "foo-" not in back.stdout, "an environment value reached the play's output"
+    assert stats.ok > 50, stats.report
+    assert stats.failed == 0, stats.report
+    assert served_version(host) == a
+    assert (link(host, "current-config"), link(host, "previous-config")) == (config_a, config_b)
+    master = settled(host, UNIT, WORKERS)
+    assert worker_environment(host, master)["FOO"] == "foo-a-51c3"
+    env = host.file(f"/etc/{APP}/{APP}.env")
+    assert (env.user, env.group, env.mode) == ("root", APP, 0o640)
