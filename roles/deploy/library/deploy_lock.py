@@ -113,7 +113,10 @@ def acquire(module: AnsibleModule, path: str) -> None:
                     f"deploy_lock_expiry ({module.params['expiry']} s), its run is taken for dead."
                 )
                 module.exit_json(
-                    changed=True, holder=holder, taken_over=current, msg="took over an expired lock"
+                    changed=True,
+                    holder=holder,
+                    taken_over=current,
+                    msg=f"took over the expired lock of {describe(current)}",
                 )
             continue
         if time.monotonic() >= deadline:
@@ -124,6 +127,7 @@ def acquire(module: AnsibleModule, path: str) -> None:
                     "A run that died leaves it until deploy_lock_expiry; playbooks/unlock.yml releases it."
                 ),
                 holder=current,
+                held=True,
             )
         waited_for = current
         time.sleep(1)
