@@ -42,6 +42,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--python", required=True, help="target Python, e.g. 3.11")
     parser.add_argument("--arch", default="x86_64", help="target machine, e.g. x86_64 or aarch64")
     parser.add_argument("--out", type=Path, required=True, help="wheelhouse directory to fill")
+    parser.add_argument(
+        "--index-url", default="", help="package index (or mirror) to fetch from instead of pip's own"
+    )
     return parser.parse_args(argv)
 
 
@@ -89,6 +92,11 @@ def reuse_deps(args: argparse.Namespace, staging: Path, app_wheel_prefix: str) -
     return True
 
 
+def index_args(args: argparse.Namespace) -> list[str]:
+    """pip's index option; none keeps pip's own configuration (PyPI, pip.conf, PIP_INDEX_URL)."""
+    return ["--index-url", args.index_url] if args.index_url else []
+
+
 def pip(*pip_args: str, env: dict[str, str] | None = None) -> None:
     cmd = [sys.executable, "-m", "pip", "--disable-pip-version-check", *pip_args]
     subprocess.run(cmd, check=True, env=env)
@@ -109,10 +117,11 @@ def download_deps(args: argparse.Namespace, staging: Path) -> None:
         *platforms,
         "--requirement",
         str(args.constraints),
+        *index_args(args),
     )
 
 
-def build_app_wheel(app_dir: Path, staging: Path) -> None:
+def build_app_wheel(app_dir: Path, staging: Path, index: list[str]) -> None:
     env = {**os.environ, "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH}
     with tempfile.TemporaryDirectory() as tmp:
         # Build from a copy so no build/ or *.egg-info litter lands in the source tree.
@@ -122,7 +131,8 @@ def build_app_wheel(app_dir: Path, staging: Path) -> None:
             src,
             ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "build", ".pytest_cache", "tests"),
         )
-        pip("wheel", "--quiet", "--no-deps", "--wheel-dir", str(staging), str(src), env=env)
+        # The build backend (setuptools) comes from the index too.
+        pip("wheel", "--quiet", "--no-deps", *index, "--wheel-dir", str(staging), str(src), env=env)
 
 
 def build(args: argparse.Namespace, staging: Path) -> None:
@@ -130,7 +140,7 @@ def build(args: argparse.Namespace, staging: Path) -> None:
     if not reuse_deps(args, staging, name.replace("-", "_") + "-"):
         download_deps(args, staging)
     (staging / ".deps").write_text(deps_digest(args) + "\n")
-    build_app_wheel(args.app_dir, staging)
+    build_app_wheel(args.app_dir, staging, index_args(args))
     pins = [
         line.strip()
         for line in args.constraints.read_text().splitlines()
