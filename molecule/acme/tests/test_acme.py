@@ -209,3 +209,21 @@ def test_a_name_the_ca_cannot_validate_fails_and_the_site_keeps_its_certificate(
             ),
             timeout=5,
         )
+
+
+def test_names_and_email_acme_cannot_use_are_refused_before_any_change(web1, tmp_path):
+    site = web1.file(SITE).sha256sum
+    extra_vars = tmp_path / "not-acme.json"
+    extra_vars.write_text(
+        json.dumps({"nginx_server_names": ["localhost", "192.0.2.7"], "nginx_acme_email": ""})
+    )
+    play = ansible_playbook("deploy.yml", "--extra-vars", f"@{extra_vars}")
+    output = play.stdout + play.stderr
+    assert play.returncode != 0, output
+    assert 'not valid: ["localhost", "192.0.2.7"]' in output, output
+    assert (
+        'nginx_tls_mode acme needs nginx_acme_email, the ACME account\'s e-mail address (got "")' in output
+    ), output
+    # The first play only reads: nothing was deployed.
+    assert "PLAY [Deploy the FastAPI app on the app hosts]" not in output, output
+    assert web1.file(SITE).sha256sum == site
