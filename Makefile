@@ -32,6 +32,9 @@ CLUSTER_DISTROS ?= debian12
 # ... and the database scenario (the notes example on 2 app hosts with a
 # PostgreSQL host: migrations once per deploy, a failing one refused) on these.
 DATABASE_DISTROS ?= debian12
+# ... and the acme scenario (a pebble CA, 2 web hosts: issuance, renewal under
+# load, the renewed certificate on the second host, a name the CA refuses) on these.
+ACME_DISTROS ?= debian12
 
 # $(call molecule_test,<scenario>,<distros>): `molecule test` of a scenario on each distro.
 define molecule_test
@@ -58,7 +61,7 @@ docker: ## Check that a Docker daemon answers (as root on Debian: install and st
 	scripts/ensure-docker --with-mmdebstrap
 
 images: docker ## Build the systemd base images the scenarios use (reused when unchanged)
-	for distro in $(sort $(DISTROS) $(RELEASE_DISTROS) $(MONITORING_DISTROS) $(FILELOGS_DISTROS) $(TUNED_DISTROS) $(MULTIAPP_DISTROS) $(CLUSTER_DISTROS) $(DATABASE_DISTROS)); do scripts/sandbox-image $$distro; done
+	for distro in $(sort $(DISTROS) $(RELEASE_DISTROS) $(MONITORING_DISTROS) $(FILELOGS_DISTROS) $(TUNED_DISTROS) $(MULTIAPP_DISTROS) $(CLUSTER_DISTROS) $(DATABASE_DISTROS) $(ACME_DISTROS)); do scripts/sandbox-image $$distro; done
 
 sandbox: venv docker ## Create (or start) the local sandbox host container (Debian 12)
 	scripts/sandbox-image debian12
@@ -85,7 +88,7 @@ docs: venv ## Regenerate each role's README variable block from its argument_spe
 unit: venv ## Unit tests: the app, the benchmark parser, the rendered logging module
 	$(BIN)/pytest -q
 
-test-molecule: venv images ## molecule test: default on $(DISTROS), release, monitoring, filelogs, tuned, multiapp, cluster, database on their *_DISTROS
+test-molecule: venv images ## molecule test: default on $(DISTROS), release, monitoring, filelogs, tuned, multiapp, cluster, database, acme on their *_DISTROS
 	$(call molecule_test,default,$(DISTROS))
 	$(call molecule_test,release,$(RELEASE_DISTROS))
 	$(call molecule_test,monitoring,$(MONITORING_DISTROS))
@@ -94,6 +97,7 @@ test-molecule: venv images ## molecule test: default on $(DISTROS), release, mon
 	$(call molecule_test,multiapp,$(MULTIAPP_DISTROS))
 	$(call molecule_test,cluster,$(CLUSTER_DISTROS))
 	$(call molecule_test,database,$(DATABASE_DISTROS))
+	$(call molecule_test,acme,$(ACME_DISTROS))
 
 test: lint unit test-molecule ## Everything: lint, unit tests, Molecule
 

@@ -1,7 +1,7 @@
 """The nginx front, asserted with real requests from inside the host.
 
 The scenario's inventory (inventory/group_vars) turns on HTTPS with a generated
-CA (nginx_tls_selfsigned), caches /items/ (nginx_proxy_cache_paths) and adds
+CA (nginx_tls_mode selfsigned), caches /items/ (nginx_proxy_cache_paths) and adds
 /robots.txt through nginx_server_extra; everything else is the role's defaults.
 """
 
@@ -15,6 +15,7 @@ import uuid
 import pytest
 
 from helpers import APP, CA, wait_for
+from logs import NGINX_ACCESS_LOG, REQUEST_ID, lines_with
 from playbook import VENV_BIN
 
 STATIC_DIR = f"/var/www/{APP}/static"
@@ -60,6 +61,64 @@ def test_tls_1_2_and_1_3_are_accepted(host, version, name):
     assert "Verify return code: 0 (ok)" in result.stdout
 
 
+def test_http2_is_negotiated_and_http1_kept(host):
+    # On Debian 12's nginx 1.22 through `listen ... http2`, on Debian 13's 1.26 through `http2 on`.
+    versions = {}
+    for flag in ("--http2", "--http1.1"):
+        result = curl(
+            host,
+            flag,
+            "--cacert",
+            CA,
+            "--output",
+            "/dev/null",
+            "--write-out",
+            "%{http_version}",
+            "https://localhost/health",
+        )
+        assert result.rc == 0, result.stderr
+        versions[flag] = result.stdout
+    assert versions == {"--http2": "2", "--http1.1": "1.1"}
+
+
+def nginx_error(host, *args: str) -> tuple[int, str, dict, str]:
+    """One request (curl args); returns status, Content-Type, the JSON body and X-Request-ID."""
+    body = f"/tmp/nginx-error-{uuid.uuid4().hex}"
+    result = curl(
+        host,
+        "--cacert",
+        CA,
+        "--output",
+        body,
+        "--write-out",
+        "%{http_code} %{content_type} %header{x-request-id}",
+        *args,
+    )
+    assert result.rc == 0, result.stderr
+    status, content_type, request_id = result.stdout.split(" ")
+    payload = json.loads(host.file(body).content_string)
+    host.run(f"rm -f {body}")
+    return int(status), content_type, payload, request_id
+
+
+def assert_json_error(
+    host, status: int, expected: int, content_type: str, payload: dict, request_id: str
+) -> None:
+    """nginx's own error as the app's: JSON with the id the response header and nginx's access line carry."""
+    assert status == expected
+    assert content_type == "application/json"
+    assert set(payload) == {"detail", "request_id"}
+    assert payload["request_id"] == request_id
+    assert REQUEST_ID.match(request_id)
+
+    def logged() -> list[dict]:
+        return lines_with(host.file(NGINX_ACCESS_LOG).content_string, request_id)
+
+    # nginx buffers its access log (flushed at least every second).
+    entries = wait_for(logged, timeout=5)
+    assert [entry["status"] for entry in entries] == [expected], entries
+
+
 def test_tls_key_readable_by_root_only(host):
     key = host.file(f"/etc/nginx/tls/{APP}/privkey.pem")
     assert (key.user, key.group, key.mode) == ("root", "root", 0o600)
@@ -84,6 +143,20 @@ def test_security_headers_on_every_answer(get, path):
     assert headers["content-security-policy"] == "frame-ancestors 'none'"
     assert headers["referrer-policy"] == "strict-origin-when-cross-origin"
     assert headers["strict-transport-security"] == "max-age=63072000"
+    assert REQUEST_ID.match(headers["x-request-id"])
+
+
+def test_redirect_carries_a_request_id(get):
+    assert REQUEST_ID.match(get("http://localhost/health").headers["x-request-id"])
+
+
+def test_trace_gets_405_with_allow(host, get):
+    response = get("https://localhost/health", curl_args=("--request", "TRACE"))
+    assert response.status == 405
+    assert "GET" in response.headers["allow"]
+    assert "TRACE" not in response.headers["allow"]
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["request_id"] == response.headers["x-request-id"]
 
 
 def test_unknown_host_gets_its_connection_closed(host, get):
@@ -102,15 +175,26 @@ def test_requests_beyond_the_burst_get_429(host, get):
     # One curl, many requests on a keep-alive connection, from 127.0.0.2 so
     # that the other tests (from 127.0.0.1) keep their own allowance.
     count = 3 * BURST
-    args = ["--ipv4", "--interface", "127.0.0.2", "--cacert", CA, "--write-out", "%{http_code}\\n"]
-    for _ in range(count):
-        args += ["--output", "/dev/null", "https://localhost/health"]
-    statuses = curl(host, *args).stdout.split()
+    bodies = f"/tmp/burst-{uuid.uuid4().hex}"
+    host.run_expect([0], f"mkdir {bodies}")
+    args = ["--ipv4", "--interface", "127.0.0.2", "--cacert", CA]
+    args += ["--write-out", "%{http_code} %{content_type} %header{x-request-id}\\n"]
+    for number in range(count):
+        args += ["--output", f"{bodies}/{number}", "https://localhost/health"]
+    answers = [line.split(" ") for line in curl(host, *args).stdout.splitlines()]
+    statuses = [status for status, _, _ in answers]
     assert len(statuses) == count
     # The burst (plus the request the rate allows) passes at once ...
     assert statuses[: BURST + 1] == ["200"] * (BURST + 1)
-    # ... then the client is limited.
+    # ... then the client is limited ...
     assert "429" in statuses[BURST + 1 :], statuses
+    # ... by nginx, which answers JSON as the app does.
+    limited = statuses.index("429")
+    _, content_type, request_id = answers[limited]
+    payload = json.loads(host.file(f"{bodies}/{limited}").content_string)
+    host.run(f"rm -rf {bodies}")
+    assert_json_error(host, 429, 429, content_type, payload, request_id)
+    assert payload["detail"] == "Too Many Requests"
     # Another client is not.
     assert get("https://localhost/health").status == 200
 
@@ -178,11 +262,14 @@ def test_client_cannot_forge_its_address(host, get):
 
 
 def test_request_body_limit(host):
+    body = "/tmp/nginx-413.json"
     result = host.run(
-        f"head -c 11M /dev/zero | curl -s -o /dev/null -w '%{{http_code}}' --cacert {CA} "
-        "--data-binary @- https://localhost/items/1"
+        f"head -c 11M /dev/zero | curl -s -o {body} --cacert {CA} --data-binary @- "
+        "-w '%{http_code} %{content_type} %header{x-request-id}' https://localhost/items/1"
     )
-    assert result.stdout == "413"
+    status, content_type, request_id = result.stdout.split(" ")
+    payload = json.loads(host.file(body).content_string)
+    assert_json_error(host, int(status), 413, content_type, payload, request_id)
 
 
 def test_stub_status_only_on_localhost(host, get):
