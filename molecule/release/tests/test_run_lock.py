@@ -250,7 +250,10 @@ def test_a_deploy_killed_mid_run_leaves_a_lock_the_next_run_takes_over_after_exp
     version = current(host).rsplit(".post", 1)[0] + ".post5"
     source = app_variant(workdir / "killed", version)
     killed, _ = start(host, workdir, {"app_source_dir": str(source)}, "deploy.yml", "--tags", "release")
-    assert wait_for(lambda: host.file(f"{RELEASES}/{version}").exists, timeout=600), "no release directory"
+    # Killed mid-deploy: its lock taken and its release being installed.
+    assert wait_for(
+        lambda: lock_holder(host) is not None and host.file(f"{RELEASES}/{version}").exists, timeout=600
+    ), "no lock held with the release directory"
     os.killpg(killed.pid, signal.SIGKILL)
     killed.wait(timeout=30)
     # What the killed run started on the host ends by itself.
