@@ -36,13 +36,14 @@ DATABASE_DISTROS ?= debian12
 # load, the renewed certificate on the second host, a name the CA refuses) on these.
 ACME_DISTROS ?= debian12
 
-# $(call molecule_test,<scenario>,<distros>): `molecule test` of a scenario on each distro.
-define molecule_test
-	for distro in $(2); do \
-	  MOLECULE_DISTRO=$$distro MOLECULE_IMAGE=$$(scripts/sandbox-image --name $$distro) \
-	    $(BIN)/molecule test -s $(1); \
-	done
-endef
+# Molecule jobs (<scenario>:<distro>), longest first, MOLECULE_JOBS at a time
+# (scripts/molecule_jobs.py: one log per job in build/molecule-logs/).
+MOLECULE_JOBS ?= 2
+MOLECULE_JOB_LIST := $(addprefix default:,$(firstword $(DISTROS))) $(addprefix release:,$(RELEASE_DISTROS)) \
+  $(addprefix cluster:,$(CLUSTER_DISTROS)) $(addprefix database:,$(DATABASE_DISTROS)) \
+  $(addprefix monitoring:,$(MONITORING_DISTROS)) $(addprefix acme:,$(ACME_DISTROS)) \
+  $(addprefix default:,$(wordlist 2,99,$(DISTROS))) $(addprefix tuned:,$(TUNED_DISTROS)) \
+  $(addprefix multiapp:,$(MULTIAPP_DISTROS)) $(addprefix filelogs:,$(FILELOGS_DISTROS))
 
 .PHONY: help venv docker images sandbox deploy test lint unit test-molecule docs bench clean
 
@@ -88,16 +89,8 @@ docs: venv ## Regenerate each role's README variable block from its argument_spe
 unit: venv ## Unit tests: the app, the benchmark parser, the rendered logging module
 	$(BIN)/pytest -q
 
-test-molecule: venv images ## molecule test: default on $(DISTROS), release, monitoring, filelogs, tuned, multiapp, cluster, database, acme on their *_DISTROS
-	$(call molecule_test,default,$(DISTROS))
-	$(call molecule_test,release,$(RELEASE_DISTROS))
-	$(call molecule_test,monitoring,$(MONITORING_DISTROS))
-	$(call molecule_test,filelogs,$(FILELOGS_DISTROS))
-	$(call molecule_test,tuned,$(TUNED_DISTROS))
-	$(call molecule_test,multiapp,$(MULTIAPP_DISTROS))
-	$(call molecule_test,cluster,$(CLUSTER_DISTROS))
-	$(call molecule_test,database,$(DATABASE_DISTROS))
-	$(call molecule_test,acme,$(ACME_DISTROS))
+test-molecule: venv images ## molecule test: default on $(DISTROS), the other scenarios on their *_DISTROS, $(MOLECULE_JOBS) at a time
+	$(BIN)/python scripts/molecule_jobs.py --jobs $(MOLECULE_JOBS) $(MOLECULE_JOB_LIST)
 
 test: lint unit test-molecule ## Everything: lint, unit tests, Molecule
 
