@@ -61,7 +61,13 @@ def image_name(distro: str) -> str:
 
 
 def start(job: Job, molecule: str) -> None:
-    env = {**os.environ, "MOLECULE_DISTRO": job.distro, "MOLECULE_IMAGE": image_name(job.distro)}
+    env = {
+        **os.environ,
+        # Molecule runs ansible-playbook and friends from PATH: its own virtualenv's first.
+        "PATH": f"{Path(molecule).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "MOLECULE_DISTRO": job.distro,
+        "MOLECULE_IMAGE": image_name(job.distro),
+    }
     job.log.parent.mkdir(parents=True, exist_ok=True)
     with job.log.open("wb") as log:
         # A process group of its own: an interrupt stops the job's whole tree.
