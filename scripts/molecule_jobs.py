@@ -65,6 +65,9 @@ def start(job: Job, molecule: str) -> None:
         **os.environ,
         # Molecule runs ansible-playbook and friends from PATH: its own virtualenv's first.
         "PATH": f"{Path(molecule).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        # Plain text in the log files.
+        "NO_COLOR": "1",
+        "PY_COLORS": "0",
         "MOLECULE_DISTRO": job.distro,
         "MOLECULE_IMAGE": image_name(job.distro),
     }
