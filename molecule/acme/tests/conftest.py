@@ -5,22 +5,14 @@ The tests take no `host` fixture, so each runs once (not once per host).
 
 from __future__ import annotations
 
-import os
-
 import pytest
-import testinfra
-from testinfra.utils.ansible_runner import AnsibleRunner
 
-
-def _hosts(group: str) -> list:
-    inventory = os.environ["MOLECULE_INVENTORY_FILE"]
-    names = AnsibleRunner(inventory).get_hosts(group)
-    return [testinfra.get_host(f"ansible://{name}", ansible_inventory=inventory) for name in names]
+from scenario_fixtures import hosts_of
 
 
 @pytest.fixture(scope="session")
 def webs() -> list:
-    hosts = _hosts("web")
+    hosts = hosts_of("web")
     assert len(hosts) == 2, "the scenario has two web hosts"
     return hosts
 
@@ -38,7 +30,7 @@ def web2(webs):
 
 @pytest.fixture(scope="session")
 def pebble():
-    (host,) = _hosts("acme_ca")
+    (host,) = hosts_of("acme_ca")
     return host
 
 
