@@ -14,10 +14,13 @@ from testinfra.utils.ansible_runner import AnsibleRunner
 from helpers import Response, http_get
 
 
-def hosts_of(group: str) -> list:
-    """The testinfra hosts of an inventory group of the scenario, in inventory order."""
+def hosts_of(group: str, *, docker: bool = False) -> list:
+    """The testinfra hosts of an inventory group of the scenario, in inventory order: reached as the
+    inventory says, or with docker=True through docker exec as root (the container's name)."""
     inventory = os.environ["MOLECULE_INVENTORY_FILE"]
     names = AnsibleRunner(inventory).get_hosts(group)
+    if docker:
+        return [testinfra.get_host(f"docker://{name}") for name in names]
     return [testinfra.get_host(f"ansible://{name}", ansible_inventory=inventory) for name in names]
 
 

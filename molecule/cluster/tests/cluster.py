@@ -16,7 +16,7 @@ PORT = 8000
 
 def name(host) -> str:
     """The host's inventory name (also its container's name)."""
-    return host.backend.host
+    return host.backend.name
 
 
 def address(host) -> str:

@@ -1,6 +1,6 @@
-"""1 web + 2 app hosts: what Prometheus (on the web host) sees, the layout, who may reach the app hosts, zero
-failed requests under load during a rolling deploy, a rolling restart, a release whose /health fails, and a
-stopped app host; an app stopped on one host fires TargetDown.
+"""1 web + 2 app hosts, deployed over SSH as a sudo user: what Prometheus (on the web host) sees, the layout,
+who may reach the app hosts, zero failed requests under load during a rolling deploy, a rolling restart, a
+release whose /health fails, and a stopped app host; an app stopped on one host fires TargetDown.
 
 The tests run in file order and build on each other: the first reads the deployment as converged, then
 1.2.0 is deployed, the bad release is refused on top of it, the app host stopped is started again.
@@ -62,6 +62,26 @@ def access_lines(web, tag: str) -> list[dict]:
     """nginx's JSON access lines of requests whose user agent is `tag`."""
     log = web.file(f"/var/log/nginx/{APP}/access.log").content_string
     return [json.loads(line) for line in log.splitlines() if tag in line]
+
+
+def test_every_host_is_deployed_over_ssh_by_the_sudo_user(web, apps):
+    """As on a real server (prepare.yml's ssh.yml): Ansible logs in over SSH as `deploy` with the run's key,
+    and deploy's sudo runs each module as root, piped to Python's standard input (pipelining): no module file
+    is ever written on the host."""
+    for host in (web, *apps):
+        sshd = host.check_output("journalctl --unit ssh.service --output cat")
+        assert re.search(r"^Accepted publickey for deploy from \S+ port \d+ ssh2: ED25519 ", sshd, re.M), (
+            f"{name(host)}: {sshd[-2000:]}"
+        )
+        sudo = host.check_output("journalctl _COMM=sudo --output cat")
+        piped = re.findall(
+            r"^ *deploy : .*; USER=root ; "
+            r"COMMAND=/bin/sh -c 'echo BECOME-SUCCESS-\w+ ; /usr/bin/python3[.\d]*'$",
+            sudo,
+            re.M,
+        )
+        assert piped, f"{name(host)}: {sudo[-2000:]}"
+        assert "AnsiballZ" not in sudo, f"{name(host)}: a module ran from a file"
 
 
 def test_prometheus_sees_every_host_where_it_is_true_and_no_alert(web, apps):
