@@ -2,7 +2,9 @@
 
 In order (converge deployed v1): v1 created its table; v2, deployed under load one app host at a time,
 adds a column and uses it; v3's failing migration is refused before any host switched, and v2 keeps
-serving with its data. The migration runs are counted in the database (notes.migrate records each).
+serving with its data. The migration runs are counted in the database (notes.migrate records each); every
+app host's audit line carries the migration's exit code and last lines, and v3's failure (in a run allowed
+a failed host per batch, the batch that failed ends it) releases both hosts' deploy locks.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ APP = "notes"
 PORT = 8000
 MIGRATE = "python -m notes.migrate upgrade head"
 VARIANTS = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"]) / "build" / "molecule-database"
+LOCK = f"/var/lib/fastapi-deploy/{APP}.lock"
+AUDIT = f"/var/lib/fastapi-deploy/{APP}.audit.jsonl"
 
 
 def psql(db, sql: str) -> str:
@@ -64,11 +68,15 @@ def api(web, method: str, path: str, body: dict | None = None):
     return json.loads(web.check_output(f"curl -sf --max-time 5 -X {method} {data} http://localhost{path}"))
 
 
-def deploy(variant: str):
+def deploy(variant: str, *extra: str):
     """playbooks/deploy.yml with one of tests/notes_variants.py's versions, one app host at a time."""
     return ansible_playbook(
-        "deploy.yml", "-e", f"app_source_dir={VARIANTS / variant}", "-e", "deploy_serial=1"
+        "deploy.yml", "-e", f"app_source_dir={VARIANTS / variant}", "-e", "deploy_serial=1", *extra
     )
+
+
+def last_audit(host) -> dict:
+    return json.loads(host.check_output(f"tail -n 1 {AUDIT}"))
 
 
 def flat(result) -> str:
@@ -104,6 +112,14 @@ def test_v2_adds_a_column_and_uses_it_under_load(web, apps, db):
     assert len(runs) == 2, runs
     assert runs[1].split("|") == [apps[0].check_output("hostname"), "0001", "0002"]
     assert result.stdout.count(f"$ {MIGRATE}") == 1, result.stdout[-3000:]
+    # And in the audit line of every host of the run: the command, its exit code, its last lines.
+    for app in apps:
+        entry = last_audit(app)
+        assert (entry["to_version"], entry["result"]) == ("2.0.0", "ok"), entry
+        (run,) = entry["release_commands"]
+        assert (run["command"], run["rc"]) == (MIGRATE, 0), entry
+        assert "database at 0002 (was 0001)" in run["tail"], entry
+        assert "molecule-db-4f2a9e61" not in json.dumps(entry), entry
     assert columns(db) == ["id", "body", "created_at", "author"]
     # The rows v1 wrote got the column's default; v2 writes and reads it.
     assert psql(db, "SELECT count(*) FROM notes WHERE author = 'anonymous'") == str(before)
@@ -116,7 +132,9 @@ def test_v3_failing_migration_is_refused_and_v2_keeps_serving(web, apps, db):
     notes_before = psql(db, "SELECT id || '|' || author || '|' || body FROM notes ORDER BY id")
     load = BackgroundLoad(web, url="http://localhost/notes?limit=5", connections=8, rate=10)
     load.start()
-    result = deploy("v3")
+    # One failed host per batch allowed: the first batch's one host failing still ends the run, which
+    # then releases the locks of every host, the second app host's included (no later play runs).
+    result = deploy("v3", "-e", "deploy_max_fail_percentage=50")
     stats = load.stop(tail=2)
 
     output = flat(result)
@@ -137,3 +155,13 @@ def test_v3_failing_migration_is_refused_and_v2_keeps_serving(web, apps, db):
     assert psql(db, "SELECT id || '|' || author || '|' || body FROM notes ORDER BY id") == notes_before
     assert len(migration_runs(db)) == 2
     assert api(web, "GET", "/notes?limit=1")[0]["body"] == "written by v2"
+    # No lock left behind; each host's audit line records the failed run and the failed migration.
+    first = apps[0].ansible.get_variables()["inventory_hostname"]
+    for app in apps:
+        assert not app.file(LOCK).exists, app.check_output(f"cat {LOCK}")
+        entry = last_audit(app)
+        assert (entry["to_version"], entry["result"]) == ("3.0.0", "failed"), entry
+        assert entry["failed_host"] == first, entry
+        (run,) = entry["release_commands"]
+        assert (run["command"], run["rc"]) == (MIGRATE, 1), entry
+        assert any("division by zero" in line for line in run["tail"]), entry

@@ -8,11 +8,15 @@ from helpers import APP
 from playbook import ansible_playbook
 
 SITE = f"/etc/nginx/sites-available/{APP}.conf"
+STATE = "/var/lib/fastapi-deploy"
 
 
 def test_broken_operator_snippet_fails_the_play_and_nginx_keeps_serving(host, get, tmp_path):
     """Deploy again with a typo in nginx_server_extra: nginx -t rejects it, the
-    play fails with nginx's message, and the previous site is back and serving."""
+    play fails with nginx's message, and the previous site is back and serving.
+    Every web host failed, so the run ends there: its lock is released all the
+    same, and the audit line records the failure (the next deploy does not wait:
+    test_release.py's)."""
     site_before = host.file(SITE).sha256sum
     nginx_pid = host.check_output("systemctl show --property=MainPID --value nginx")
     extra_vars = tmp_path / "broken.json"
@@ -29,3 +33,8 @@ def test_broken_operator_snippet_fails_the_play_and_nginx_keeps_serving(host, ge
     assert host.check_output("systemctl show --property=MainPID --value nginx") == nginx_pid
     assert get("https://localhost/health").status == 200
     assert get("https://localhost/robots.txt").status == 200
+    assert not host.file(f"{STATE}/{APP}.lock").exists
+    entry = json.loads(host.check_output(f"tail -n 1 {STATE}/{APP}.audit.jsonl"))
+    name = host.ansible.get_variables()["inventory_hostname"]
+    assert (entry["result"], entry["failed_host"]) == ("failed", name), entry
+    assert entry["failed_task"], entry

@@ -111,6 +111,8 @@ def test_code_only_release_under_load_reloads_without_a_failed_request(host, bas
 
     assert result.returncode == 0, flat(result)[-3000:]
     assert "Reload the app service gracefully" in result.stdout
+    # test_nginx_snippet.py's failed run left no lock to wait for.
+    assert "took the lock after waiting" not in result.stdout
     assert stats.ok > 200, stats.report
     assert stats.failed == 0, stats.report
     # A graceful reload: the same master, only new workers, which import the new release.

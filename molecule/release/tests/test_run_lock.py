@@ -3,8 +3,8 @@
 Runs after test_release.py (file order), on the releases it left: its deploys, rollbacks and the
 release switched back are in the audit log. Then, in this order: --check beside a held lock and
 unlock.yml; maintenance mode on under load; two concurrent deploys (one stops naming the other)
-with the mode left on; maintenance off under load; a deploy killed with SIGKILL, then one that
-takes the expired lock over; releases.yml.
+with the mode left on; the audit log rotated, then maintenance off under load; a deploy killed with
+SIGKILL, then one that takes the expired lock over; releases.yml.
 """
 
 from __future__ import annotations
@@ -120,6 +120,20 @@ def curl(host, path: str, address: str = "127.0.0.1") -> tuple[int, dict[str, st
     return int(lines[0].split()[1]), headers, body
 
 
+def toggle_under_load(host, workdir: Path, maintenance_vars: dict, mode: str) -> dict[str, int]:
+    """maintenance.yml -e maintenance=<mode> under load: every request answered, 200 or 503; hey's counts."""
+    load = BackgroundLoad(host)
+    load.start()
+    result = run(host, workdir, maintenance_vars, "maintenance.yml", "-e", f"maintenance={mode}")
+    stats = load.stop()
+    assert result.returncode == 0, flat(result)[-3000:]
+    codes, errors = statuses(stats.report)
+    # Every request answered, before the switch or after it.
+    assert errors == 0, stats.report
+    assert set(codes) <= {"200", "503"}, stats.report
+    return codes
+
+
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("lock")
@@ -179,16 +193,8 @@ def test_check_mode_takes_no_lock_and_unlock_releases_a_held_one(host, workdir):
 def test_maintenance_on_under_load_answers_503_except_health_and_the_allowlist(
     host, workdir, address, maintenance_vars
 ):
-    load = BackgroundLoad(host)
-    load.start()
-    on = run(host, workdir, maintenance_vars, "maintenance.yml", "-e", "maintenance=on")
-    stats = load.stop()
-    assert on.returncode == 0, flat(on)[-3000:]
-    codes, errors = statuses(stats.report)
-    # Every request answered, before the switch (200) or after it (503).
-    assert errors == 0, stats.report
-    assert set(codes) <= {"200", "503"}, stats.report
-    assert codes.get("503", 0) > 0, stats.report
+    codes = toggle_under_load(host, workdir, maintenance_vars, "on")
+    assert codes.get("503", 0) > 0, codes
 
     status, headers, body = curl(host, "/")
     assert status == 503, headers
@@ -233,17 +239,21 @@ def test_a_second_deploy_stops_naming_the_first_and_the_mode_stays(host, workdir
     assert audit(host)[-1]["result"] == "ok"
 
 
-def test_maintenance_off_under_load_loses_no_request(host, workdir, maintenance_vars):
-    load = BackgroundLoad(host)
-    load.start()
-    off = run(host, workdir, maintenance_vars, "maintenance.yml", "-e", "maintenance=off")
-    stats = load.stop()
-    assert off.returncode == 0, flat(off)[-3000:]
-    codes, errors = statuses(stats.report)
-    assert errors == 0, stats.report
-    assert set(codes) <= {"200", "503"}, stats.report
-    assert codes.get("200", 0) > 0, stats.report
+def test_the_rotated_audit_log_then_maintenance_off_under_load_loses_no_request(
+    host, workdir, maintenance_vars
+):
+    # The audit log's logrotate rule (roles/deploy), forced: the lines move to .1, a new file follows.
+    lines = audit(host)
+    host.run_expect([0], f"logrotate --force /etc/logrotate.d/{APP}-deploy-audit")
+    assert [json.loads(line) for line in host.check_output(f"cat {AUDIT}.1").splitlines()] == lines
+    new = host.file(AUDIT)
+    assert (new.user, new.group, new.mode, new.size) == ("root", "root", 0o640, 0)
+
+    codes = toggle_under_load(host, workdir, maintenance_vars, "off")
+    assert codes.get("200", 0) > 0, codes
     assert curl(host, "/")[0] == 200
+    # The next run's line starts the new file.
+    assert [entry["maintenance"] for entry in audit(host)] == ["off"]
 
 
 def test_a_deploy_killed_mid_run_leaves_a_lock_the_next_run_takes_over_after_expiry(host, workdir):
