@@ -64,8 +64,9 @@ def test_one_prometheus_watches_both_apps_every_target_up_and_no_alert(host):
         # Each app on its own site's loopback metrics port, each site probed by its own server name.
         assert [t["scrapeUrl"] for t in by_job[app]] == [f"http://127.0.0.1:{METRICS_PORTS[app]}/metrics"]
         assert [t["labels"]["instance"] for t in by_job[f"{app}-site"]] == [f"http://{APPS[app]}/health"]
-        # The node exporter reports both apps' units (each deploy added its own).
-        query = f'node_systemd_unit_state{{name="{app}.service",state="active",job="node"}}'
+        # The node exporter reports both apps' units (each deploy added its own). (host=~".+":
+        # not the series of the package's default config, before the role's.)
+        query = f'node_systemd_unit_state{{name="{app}.service",state="active",job="node",host=~".+"}}'
         path = "/api/v1/query?query=" + urllib.parse.quote(query)
         result = wait_for(lambda path=path: prometheus_api(host, path)["result"], timeout=20)
         assert [float(r["value"][1]) for r in result] == [1.0], result
