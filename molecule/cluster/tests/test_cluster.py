@@ -133,12 +133,20 @@ def test_nginx_balances_over_every_app_host(web, apps):
     assert upstreams == {f"{address(app)}:{PORT}" for app in apps}
 
 
-def test_only_web_hosts_reach_the_app_hosts(web, apps):
+def test_only_web_hosts_reach_the_app_hosts_and_only_prometheus_their_exporters(web, apps):
     first, second = apps
     assert direct(web, first).rc == 0
     # The other app host is no web host: its packets are dropped (IPAddressDeny= on the socket unit).
     refused = direct(second, first, timeout=3)
     assert refused.rc != 0, f"{name(second)} reached {name(first)}'s app: {refused.stdout}"
+    # Nor the exporters: the monitoring host (Prometheus) only, and on the monitoring host itself
+    # they listen on loopback.
+    node = f"curl --silent --fail --max-time 3 --output /dev/null http://{address(first)}:9100/metrics"
+    assert web.run(node).rc == 0
+    assert second.run(node).rc != 0, f"{name(second)} reached {name(first)}'s node exporter"
+    for port in (9100, 9113):
+        assert web.socket(f"tcp://127.0.0.1:{port}").is_listening
+        assert not web.socket(f"tcp://0.0.0.0:{port}").is_listening
 
 
 def test_app_hosts_trust_forwarded_headers_from_the_web_host_only(web, apps):
@@ -178,10 +186,17 @@ def test_cross_host_settings_are_checked_before_any_change(apps, extra_vars, mes
 
 
 def test_rolling_deploy_of_a_new_version_fails_no_request(web, apps, tmp_path):
+    # An nginx exporter left on an app host (no web host, no nginx site): the deploy stops it.
+    leftover = apps[0]
+    leftover.run_expect([0], "apt-get install -y --no-install-recommends prometheus-nginx-exporter")
+    assert leftover.service("prometheus-nginx-exporter.service").is_enabled
     source = app_variant(tmp_path / "app", GOOD)
     with load(web) as run:
         deploy = ansible_playbook("deploy.yml", "-e", f"app_source_dir={source}")
     assert deploy.returncode == 0, deploy.stdout[-3000:]
+    exporter = leftover.service("prometheus-nginx-exporter.service")
+    assert not exporter.is_enabled
+    assert not exporter.is_running
     # One app host per batch: the app play ran twice.
     assert deploy.stdout.count(DEPLOY_BATCH) == 2, deploy.stdout
     assert_no_failures(run.result, "rolling deploy")

@@ -14,6 +14,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from helpers import wait_for
+from playbook import run_playbook
 
 APP = "fastapi-demo"
 MULTIPROC_DIR = f"/run/{APP}/metrics"
@@ -151,12 +152,14 @@ def test_loopback_metrics_port_serves_only_metrics_and_health(host):
     assert not host.socket("tcp://0.0.0.0:8082").is_listening
 
 
-def test_stub_status_only_on_loopback(host):
+def test_stub_status_and_exporters_only_on_loopback(host):
     status, body = curl(host, "http://127.0.0.1:8079/nginx_status")
     assert status == 200
     assert body.startswith("Active connections:")
-    assert host.socket("tcp://127.0.0.1:8079").is_listening
-    assert not host.socket("tcp://0.0.0.0:8079").is_listening
+    # The stub_status, the node and the nginx exporter: Prometheus is on this host.
+    for port in (8079, 9100, 9113):
+        assert host.socket(f"tcp://127.0.0.1:{port}").is_listening
+        assert not host.socket(f"tcp://0.0.0.0:{port}").is_listening
 
 
 def test_multiprocess_dir_is_under_runtime_dir_and_emptied_on_restart(host):
@@ -257,9 +260,11 @@ def test_dashboard_names_only_metrics_and_labels_prometheus_has(host, prometheus
 
 
 def test_rules_pass_promtool_and_are_loaded(host, prometheus):
-    check = host.run(f"promtool check rules /etc/prometheus/rules/{APP}.rules.yml")
-    assert check.rc == 0, check.stdout + check.stderr
-    assert "8 rules found" in check.stdout
+    # The app's own rules, and the one of every target (whichever app listed it).
+    for rules, count in ((f"{APP}.rules.yml", 7), ("_targets.rules.yml", 1)):
+        check = host.run(f"promtool check rules /etc/prometheus/rules/{rules}")
+        assert check.rc == 0, check.stdout + check.stderr
+        assert f"{count} rules found" in check.stdout
     names = {r["name"] for g in prometheus("/api/v1/rules")["groups"] for r in g["rules"]}
     assert names == {
         "TargetDown",
@@ -280,6 +285,35 @@ def test_every_alert_fires_on_bad_series_only(host):
     result = host.run("promtool test rules /tmp/rules_test.yml")
     assert result.rc == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout
+
+
+def test_a_rollback_points_the_version_probe_at_the_release_it_switched_to(host, prometheus, tmp_path):
+    """rollback.yml re-renders the version the probe expects: AppVersionMismatch does not stay pending."""
+    version = json.loads(curl(host, "http://127.0.0.1:8082/health")[1])["version"]
+    blackbox = host.file("/etc/prometheus/blackbox.yml").content_string
+    expected = re.escape(version) + '"'
+    assert expected in blackbox
+    # An expectation another release left (a deploy of another version): the probe fails.
+    stale = base64.b64encode(blackbox.replace(expected, 'stale-0"').encode()).decode()
+    host.run_expect([0], f"echo {stale} | base64 -d > /etc/prometheus/blackbox.yml")
+    host.run_expect([0], "systemctl reload prometheus-blackbox-exporter.service")
+
+    def mismatch() -> str | None:
+        for alert in alerts(prometheus):
+            if alert["labels"]["alertname"] == "AppVersionMismatch":
+                return alert["state"]
+        return None
+
+    assert wait_for(lambda: mismatch() == "pending", timeout=30), alerts(prometheus)
+    back = run_playbook(host, tmp_path, {}, "rollback.yml", "-e", f"app_rollback_version={version}")
+    assert back.returncode == 0, back.stdout[-3000:]
+    assert expected in host.file("/etc/prometheus/blackbox.yml").content_string
+    query = urllib.parse.quote(f'probe_success{{job="{APP}-version"}}')
+    assert wait_for(
+        lambda: [float(r["value"][1]) for r in prometheus(f"/api/v1/query?query={query}")["result"]] == [1.0],
+        timeout=30,
+    )
+    assert wait_for(lambda: mismatch() is None, timeout=30), alerts(prometheus)
 
 
 def test_target_down_fires_when_the_app_stops_and_resolves_when_back(host, prometheus):

@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import time
+import urllib.parse
+
 import pytest
 
-from helpers import children, http_get, load_during, process_tree, settled, wait_for
+from helpers import (
+    active_alerts,
+    children,
+    http_get,
+    load_during,
+    process_tree,
+    prometheus_api,
+    settled,
+    unhealthy_targets,
+    wait_for,
+)
 from logs import lines_with, marker, send
+from playbook import run_deploy
 
 # app_name -> its server name (converge.yml)
 APPS = {"shop-api": "shop.test", "blog-api": "blog.test"}
@@ -23,6 +37,45 @@ def health(host, app: str, unix_socket: bool = False) -> int:
     if unix_socket:
         return http_get(host, "http://localhost/health", unix_socket=f"/run/{app}.sock").status
     return http_get(host, "http://localhost/health", host_header=APPS[app]).status
+
+
+def test_one_prometheus_watches_both_apps_every_target_up_and_no_alert(host):
+    """Each app's deploy added its own targets, rules and probes; the second left the first's alone."""
+    kinds = ("", "-site", "-version")
+    jobs = {"prometheus", "node", "nginx"} | {f"{app}{kind}" for app in APPS for kind in kinds}
+
+    def targets() -> list[dict]:
+        return prometheus_api(host, "/api/v1/targets")["activeTargets"]
+
+    def all_up() -> bool:
+        found = targets()
+        return {t["labels"]["job"] for t in found} == jobs and not unhealthy_targets(host)
+
+    assert wait_for(all_up, timeout=60), (
+        sorted({t["labels"]["job"] for t in targets()}),
+        unhealthy_targets(host),
+    )
+    by_job: dict[str, list[dict]] = {}
+    for target in targets():
+        by_job.setdefault(target["labels"]["job"], []).append(target)
+    # One node and one nginx exporter, though both apps list them.
+    assert len(by_job["node"]) == len(by_job["nginx"]) == 1
+    for app in APPS:
+        # Each app on its own site's loopback metrics port, each site probed by its own server name.
+        assert [t["scrapeUrl"] for t in by_job[app]] == [f"http://127.0.0.1:{METRICS_PORTS[app]}/metrics"]
+        assert [t["labels"]["instance"] for t in by_job[f"{app}-site"]] == [f"http://{APPS[app]}/health"]
+        # The node exporter reports both apps' units (each deploy added its own). (host=~".+":
+        # not the series of the package's default config, before the role's.)
+        query = f'node_systemd_unit_state{{name="{app}.service",state="active",job="node",host=~".+"}}'
+        path = "/api/v1/query?query=" + urllib.parse.quote(query)
+        result = wait_for(lambda path=path: prometheus_api(host, path)["result"], timeout=20)
+        assert [float(r["value"][1]) for r in result] == [1.0], result
+    rules = {g["name"] for g in prometheus_api(host, "/api/v1/rules")["groups"]}
+    assert rules == {"targets", *APPS}
+    # Nothing pending or firing, over several evaluations (every 2 s here).
+    for _ in range(4):
+        assert active_alerts(host) == []
+        time.sleep(2)
 
 
 @pytest.mark.parametrize("app", APPS)
@@ -119,3 +172,24 @@ def test_rotating_one_apps_logs_leaves_the_others_files_and_processes(host):
     assert process_tree(host, "blog-api.service") == before
     # USR1 reopened the shop's files without replacing a process.
     assert process_tree(host, "shop-api.service") == shop
+
+
+def test_a_third_app_on_another_sites_metrics_port_is_refused_before_the_host_changes(host, tmp_path):
+    """Its loopback port would answer with the shop's metrics: the first play refuses it, naming both."""
+    before = host.check_output("ls /etc/nginx/sites-enabled /etc/prometheus/targets | sha256sum")
+    third = {
+        "app_name": "news-api",
+        "nginx_server_names": ["news.test"],
+        "nginx_metrics_port": METRICS_PORTS["shop-api"],
+    }
+    result = run_deploy(host, tmp_path, third)
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0, output[-3000:]
+    line = (
+        "nginx_metrics_port must be a port no other site on this host listens on for its metrics "
+        '(they have {"blog-api": "8083", "shop-api": "8082"}) (got 8082)'
+    )
+    assert line in output, output[-3000:]
+    assert "changed=0" in output, output[-3000:]
+    assert not host.user("news-api").exists
+    assert host.check_output("ls /etc/nginx/sites-enabled /etc/prometheus/targets | sha256sum") == before
