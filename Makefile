@@ -50,10 +50,10 @@ MOLECULE_JOB_LIST := $(addprefix default:,$(firstword $(DISTROS))) $(addprefix r
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-$(BIN)/.installed: requirements.txt app/pyproject.toml
+$(BIN)/.installed: requirements.txt app/pyproject.toml app/constraints.txt roles/app/files/deploy_observe/constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -c app/constraints.txt -e app
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -c app/constraints.txt -c roles/app/files/deploy_observe/constraints.txt -e app
 	touch $@
 
 venv: $(BIN)/.installed ## Install the pinned controller tools into .venv

@@ -1,11 +1,14 @@
-"""HTTP endpoints: the seed tutorial's two routes, a dependency-free health check and /metrics."""
+"""HTTP endpoints: the seed tutorial's two routes and a dependency-free health check.
 
-from fastapi import FastAPI, Response
+No monitoring code: the deployment records requests and serves /metrics around the app
+(the role's deploy_observe package), as it does for any ASGI app.
+"""
 
-from fastapi_demo import __version__, metrics
+from fastapi import FastAPI
+
+from fastapi_demo import __version__
 
 app = FastAPI(title="fastapi-demo", version=__version__)
-app.add_middleware(metrics.PrometheusMiddleware, routes=app.router.routes)
 
 
 @app.get("/")
@@ -22,10 +25,3 @@ async def read_item(item_id: int) -> dict[str, int | str]:
 async def health() -> dict[str, str]:
     """Liveness for load balancers and deploy gates: touches no dependency."""
     return {"status": "ok", "version": __version__}
-
-
-@app.get("/metrics", include_in_schema=False)
-def prometheus_metrics() -> Response:
-    """Prometheus text format, merged over all workers. nginx lets only allowed clients reach it."""
-    body, content_type = metrics.render()
-    return Response(content=body, media_type=content_type)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import time
+import tomllib
 import urllib.parse
+from pathlib import Path
 
 import pytest
 
@@ -26,6 +29,13 @@ APPS = {"shop-api": "shop.test", "blog-api": "blog.test"}
 # app_name -> its site's loopback metrics port (converge.yml)
 METRICS_PORTS = {"shop-api": 8082, "blog-api": 8083}
 WORKERS = 2  # molecule.yml
+# app_name -> paths its app answers with 200. The shop is the demo app; the blog is
+# examples/blog, a plain Starlette app whose /health is the deployment's (app_health_builtin).
+PATHS = {
+    "shop-api": ["/items/1", "/items/2", "/health"],
+    "blog-api": ["/posts/hello", "/posts/deploys", "/health"],
+}
+BLOG_SOURCE = Path(__file__).resolve().parents[3] / "examples" / "blog"
 
 
 def other(app: str) -> str:
@@ -98,7 +108,7 @@ def test_each_app_runs_as_its_own_user_from_its_own_home(host, app):
 @pytest.mark.parametrize("app", APPS)
 def test_each_server_name_reaches_only_its_own_app_and_logs(host, app):
     agent = f"multiapp-test/{marker()}"
-    paths = ["/items/1", "/items/2", "/health"]
+    paths = PATHS[app]
     assert send(host, paths, agent, server_name=APPS[app]) == [200, 200, 200]
 
     def logged(log: str, key: str = "path") -> list[str]:
@@ -124,6 +134,56 @@ def test_each_sites_loopback_metrics_port_reaches_only_its_own_app(host, app):
 
     assert wait_for(lambda: logged(app) == ["/health"], timeout=10)
     assert logged(other(app)) == []
+
+
+def blog_requests(host, route: str, status: str) -> float:
+    query = f'sum(http_requests_total{{job="blog-api",route="{route}",status="{status}"}})'
+    result = prometheus_api(host, "/api/v1/query?query=" + urllib.parse.quote(query))["result"]
+    return float(result[0]["value"][1]) if result else 0.0
+
+
+def test_the_plain_starlette_app_is_observed_with_no_code_of_its_own(host):
+    """examples/blog has no health check, metrics or logging code: the deployment gives it all three."""
+    code = " ".join(path.read_text() for path in (BLOG_SOURCE / "blog").glob("*.py")).lower()
+    for concern in ("prometheus", "health", "logging", "request-id", "metrics"):
+        assert concern not in code, concern
+    version = tomllib.loads((BLOG_SOURCE / "pyproject.toml").read_text())["project"]["version"]
+    # The health gate's answer comes from the workers (the deploy waited for this version).
+    reply = http_get(host, "http://localhost/health", host_header="blog.test")
+    assert (reply.status, json.loads(reply.body)) == (200, {"status": "ok", "version": version})
+
+    before_ok = blog_requests(host, "/posts/{slug}", "200")
+    before_missing = blog_requests(host, "/posts/{slug}", "404")
+    agent = f"multiapp-test/{marker()}"
+    paths = ["/posts/hello", "/posts/deploys", "/posts/nope"]
+    assert send(host, paths, agent, server_name="blog.test") == [200, 200, 404]
+    # Counted by route template, through a scrape of the blog's /metrics (every 2 s here).
+    assert wait_for(
+        lambda: (
+            (blog_requests(host, "/posts/{slug}", "200"), blog_requests(host, "/posts/{slug}", "404"))
+            == (before_ok + 2, before_missing + 1)
+        ),
+        timeout=20,
+    ), (blog_requests(host, "/posts/{slug}", "200"), blog_requests(host, "/posts/{slug}", "404"))
+    series = prometheus_api(
+        host, "/api/v1/series?match[]=" + urllib.parse.quote('http_requests_total{job="blog-api"}')
+    )
+    assert not [s for s in series if s["route"].startswith("/posts/") and s["route"] != "/posts/{slug}"], (
+        series
+    )
+
+    # One JSON access line per request in the app's log, with nginx's request id.
+    def pairs() -> list[tuple[str, str]]:
+        app_lines = lines_with(host.file("/var/log/blog-api/access.log").content_string, agent)
+        nginx_lines = lines_with(host.file("/var/log/nginx/blog-api/access.log").content_string, agent)
+        return sorted((e["path"], e["request_id"]) for e in app_lines), sorted(
+            (e["uri"], e["request_id"]) for e in nginx_lines
+        )
+
+    assert wait_for(lambda: len(pairs()[0]) == len(pairs()[1]) == 3, timeout=10), pairs()
+    app_side, nginx_side = pairs()
+    assert app_side == nginx_side
+    assert len({request_id for _, request_id in app_side}) == 3
 
 
 def test_a_stopped_app_fails_alone_and_the_other_serves_without_a_failure(host):

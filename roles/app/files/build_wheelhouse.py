@@ -6,8 +6,14 @@ Hosts need no access to PyPI: the role copies this directory to them and runs
 platform, not the controller's, so a Debian 13 host (Python 3.13) gets cp313
 wheels even when the controller runs 3.11.
 
+Each ``--extra-dir`` is a package of the role's own that every release gets
+next to the app (deploy_observe: request metrics and a health check around any
+ASGI app): its wheel is built too, and its ``constraints.txt`` pins whatever of
+its dependencies the app's constraints do not (the app's pin wins).
+
 The output directory holds every dependency wheel pinned in the constraints
-file, the app's own wheel, ``requirements.lock`` (exact pins, the app last),
+file, the extra packages' wheels, the app's own wheel, ``requirements.lock``
+(exact pins, the app last),
 ``app.requirement`` (the app's own pin, for reinstalling it alone) and
 ``MANIFEST.sha256``, a digest of all of it that the role compares with
 what a host's venv was last built from. Beside the directory, ``<out>.tar``
@@ -28,6 +34,7 @@ import tarfile
 import tempfile
 import tomllib
 from pathlib import Path
+from typing import Any
 
 # manylinux tags old enough for Debian 12 (glibc 2.36) and Debian 13 (2.41).
 PLATFORMS = ("manylinux_2_28_{arch}", "manylinux_2_17_{arch}", "manylinux2014_{arch}")
@@ -39,6 +46,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--app-dir", type=Path, required=True, help="app source (pyproject.toml)")
     parser.add_argument("--constraints", type=Path, required=True, help="exact runtime pins")
+    parser.add_argument(
+        "--extra-dir",
+        type=Path,
+        action="append",
+        default=[],
+        help="a package (pyproject.toml, constraints.txt) every release installs beside the app",
+    )
     parser.add_argument("--python", required=True, help="target Python, e.g. 3.11")
     parser.add_argument("--arch", default="x86_64", help="target machine, e.g. x86_64 or aarch64")
     parser.add_argument("--out", type=Path, required=True, help="wheelhouse directory to fill")
@@ -64,20 +78,56 @@ def source_files(app_dir: Path) -> list[Path]:
     return files
 
 
+def _digest_files(digest: Any, root: Path, paths: list[Path]) -> None:
+    for path in paths:
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+
+
 def inputs_digest(args: argparse.Namespace) -> str:
     digest = hashlib.sha256()
     digest.update(f"{args.python}|{args.arch}|{Path(__file__).read_bytes().hex()}".encode())
-    for path in [args.constraints, *source_files(args.app_dir)]:
-        digest.update(str(path.relative_to(args.app_dir.parent)).encode())
-        digest.update(path.read_bytes())
+    _digest_files(digest, args.app_dir.parent, [args.constraints, *source_files(args.app_dir)])
+    for extra in args.extra_dir:
+        _digest_files(digest, extra.parent, source_files(extra))
     return digest.hexdigest()
 
 
 def deps_digest(args: argparse.Namespace) -> str:
-    """What the dependency wheels depend on: pins and target, not the app's code."""
+    """What the dependency wheels depend on: pins, target and the extra packages, not the app's code."""
     digest = hashlib.sha256(f"{args.python}|{args.arch}|{PLATFORMS}".encode())
     digest.update(args.constraints.read_bytes())
+    for extra in args.extra_dir:
+        _digest_files(digest, extra.parent, source_files(extra))
     return digest.hexdigest()
+
+
+def requirement_name(line: str) -> str:
+    """The normalised project name of a pin line (``Foo_Bar[x]==1`` -> ``foo-bar``)."""
+    name = line.split(";")[0]
+    for sep in ("[", "=", "<", ">", "!", "~", " ", "@"):
+        name = name.split(sep)[0]
+    return name.strip().lower().replace("_", "-").replace(".", "-")
+
+
+def pin_lines(path: Path) -> list[str]:
+    return [
+        line.strip()
+        for line in path.read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+
+
+def merged_pins(args: argparse.Namespace) -> list[str]:
+    """The app's pins, then each extra package's pins for projects the app does not pin."""
+    pins = pin_lines(args.constraints)
+    pinned = {requirement_name(line) for line in pins}
+    for extra in args.extra_dir:
+        for line in pin_lines(extra / "constraints.txt"):
+            if requirement_name(line) not in pinned:
+                pins.append(line)
+                pinned.add(requirement_name(line))
+    return pins
 
 
 def reuse_deps(args: argparse.Namespace, staging: Path, app_wheel_prefix: str) -> bool:
@@ -102,7 +152,7 @@ def pip(*pip_args: str, env: dict[str, str] | None = None) -> None:
     subprocess.run(cmd, check=True, env=env)
 
 
-def download_deps(args: argparse.Namespace, staging: Path) -> None:
+def download_deps(args: argparse.Namespace, staging: Path, pins: Path) -> None:
     platforms = [flag for p in PLATFORMS for flag in ("--platform", p.format(arch=args.arch))]
     pip(
         "download",
@@ -116,7 +166,7 @@ def download_deps(args: argparse.Namespace, staging: Path) -> None:
         args.python,
         *platforms,
         "--requirement",
-        str(args.constraints),
+        str(pins),
         *index_args(args),
     )
 
@@ -137,16 +187,20 @@ def build_app_wheel(app_dir: Path, staging: Path, index: list[str]) -> None:
 
 def build(args: argparse.Namespace, staging: Path) -> None:
     name, version = app_metadata(args.app_dir)
+    pins = merged_pins(args)
+    extras = [app_metadata(extra) for extra in args.extra_dir]
+    # The extra packages' wheels are reused with the dependencies' (deps_digest covers their sources).
     if not reuse_deps(args, staging, name.replace("-", "_") + "-"):
-        download_deps(args, staging)
+        pin_file = staging / ".pins.txt"
+        pin_file.write_text("\n".join(pins) + "\n")
+        download_deps(args, staging, pin_file)
+        pin_file.unlink()
+        for extra in args.extra_dir:
+            build_app_wheel(extra, staging, index_args(args))
     (staging / ".deps").write_text(deps_digest(args) + "\n")
     build_app_wheel(args.app_dir, staging, index_args(args))
-    pins = [
-        line.strip()
-        for line in args.constraints.read_text().splitlines()
-        if line.strip() and not line.lstrip().startswith("#")
-    ]
-    (staging / "requirements.lock").write_text("\n".join([*pins, f"{name}=={version}"]) + "\n")
+    lock = [*pins, *(f"{extra}=={extra_version}" for extra, extra_version in extras), f"{name}=={version}"]
+    (staging / "requirements.lock").write_text("\n".join(lock) + "\n")
     (staging / "app.requirement").write_text(f"{name}=={version}\n")
     manifest = hashlib.sha256()
     for path in sorted(staging.iterdir()):

@@ -2,20 +2,21 @@
 
 Under Gunicorn every worker is its own process. When ``PROMETHEUS_MULTIPROC_DIR`` is set (the systemd
 unit sets it, under its RuntimeDirectory), prometheus_client's multiprocess mode is on: each worker
-writes its samples to memory-mapped files there and ``/metrics`` merges the files of all workers, so
-whichever worker answers the scrape, a counter is the sum over every worker. Without the variable
-(tests, ``uvicorn`` by hand) the usual single-process registry is used.
+writes its samples to memory-mapped files there and the exposition merges the files of all workers, so
+whichever worker answers the scrape, a counter is the sum over every worker; the Gunicorn config's
+``child_exit`` hook marks a gone worker's in-progress gauge dead. Without the variable (tests,
+``uvicorn`` by hand) the usual single-process registry is used.
 
 Process metrics: in multiprocess mode prometheus_client's ``process_*`` collector would describe only
 the worker that happened to answer the scrape, so it is not exported; the whole service's memory,
-CPU and task count come from its cgroup (``service_*``, see :mod:`fastapi_demo.cgroup`), which is also
+CPU and task count come from its cgroup (``service_*``, :mod:`deploy_observe.cgroup`), which is also
 what systemd's ``MemoryMax`` limits.
 """
 
 from __future__ import annotations
 
 import os
-import time
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -27,15 +28,11 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from starlette.routing import BaseRoute, Match
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fastapi_demo.cgroup import ServiceCollector
+from deploy_observe.cgroup import ServiceCollector
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
-# Label value of requests that match no route: raw paths never become label values.
-UNMATCHED = "unmatched"
 # Methods outside this set are counted as OTHER, so clients cannot invent label values.
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"})
 OTHER = "OTHER"
@@ -74,55 +71,41 @@ if not multiproc_dir():
     REGISTRY.register(ServiceCollector())
 
 
-def route_template(routes: list[BaseRoute], scope: Scope) -> str:
-    """The path template of the route a request matches (``/items/{item_id}``), else UNMATCHED.
-
-    A route that matches the path but not the method (405) still names the path's template.
-    """
-    partial: str | None = None
-    for route in routes:
-        match, _ = route.matches(scope)
-        if match == Match.FULL:
-            return str(getattr(route, "path", UNMATCHED))
-        if match == Match.PARTIAL and partial is None:
-            partial = str(getattr(route, "path", UNMATCHED))
-    return partial or UNMATCHED
-
-
 def method_label(method: str) -> str:
     return method if method in KNOWN_METHODS else OTHER
 
 
-class PrometheusMiddleware:
-    """Pure ASGI middleware recording every HTTP request in the metrics above."""
+class Recorder:
+    """The labelled children of the three metrics, looked up once per label set.
 
-    def __init__(self, app: ASGIApp, routes: list[BaseRoute]) -> None:
-        self.app = app
-        self.routes = routes
+    ``labels()`` takes a lock and builds its key on every call; the label sets are bounded (known
+    methods x route templates x status codes), so their children are kept here.
+    """
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        method = method_label(scope["method"])
-        route = route_template(self.routes, scope)
-        status = 500  # what the client gets when the app raises before responding
+    def __init__(self) -> None:
+        self._latency_gauge: dict[tuple[str, str], tuple[Any, Any]] = {}
+        self._requests: dict[tuple[str, str, int], Any] = {}
 
-        async def send_wrapper(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
+    def started(self, method: str, route: str) -> Any:
+        """Count a request in progress; returns the latency histogram child to observe at its end."""
+        key = (method, route)
+        pair = self._latency_gauge.get(key)
+        if pair is None:
+            pair = self._latency_gauge[key] = (
+                LATENCY.labels(method, route),
+                IN_PROGRESS.labels(method, route),
+            )
+        pair[1].inc()
+        return pair
 
-        in_progress = IN_PROGRESS.labels(method, route)
-        in_progress.inc()
-        start = time.perf_counter()
-        try:
-            await self.app(scope, receive, send_wrapper)
-        finally:
-            LATENCY.labels(method, route).observe(time.perf_counter() - start)
-            REQUESTS.labels(method, route, str(status)).inc()
-            in_progress.dec()
+    def finished(self, pair: Any, method: str, route: str, status: int, seconds: float) -> None:
+        pair[0].observe(seconds)
+        pair[1].dec()
+        key = (method, route, status)
+        counter = self._requests.get(key)
+        if counter is None:
+            counter = self._requests[key] = REQUESTS.labels(method, route, str(status))
+        counter.inc()
 
 
 def render() -> tuple[bytes, str]:

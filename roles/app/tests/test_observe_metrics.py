@@ -1,4 +1,5 @@
-"""/metrics: what is counted, how it is labelled, and that workers' counts add up."""
+"""deploy_observe around apps that have no metrics code: what is counted, how it is labelled, that
+workers' counts add up, and the health path it answers for an app without one."""
 
 from __future__ import annotations
 
@@ -12,14 +13,48 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Mount, Route
 
-from fastapi_demo import metrics
-from fastapi_demo.main import app
+import deploy_observe
+from deploy_observe import ObserveMiddleware, metrics, release_version
+from deploy_observe.routes import RouteTemplates
+
+api = FastAPI()
+
+
+@api.get("/")
+async def read_root() -> dict[str, str]:
+    return {"message": "hello"}
+
+
+@api.get("/items/{item_id}")
+async def read_item(item_id: int) -> dict[str, int]:
+    return {"item_id": item_id}
+
+
+async def page(request: object) -> PlainTextResponse:
+    return PlainTextResponse("page")
+
+
+# A plain Starlette app with a mounted sub-router, and a bare ASGI callable with no router at all.
+site = Starlette(
+    routes=[
+        Route("/pages/{slug}", page),
+        Mount("/admin", routes=[Route("/users/{user_id:int}", page, methods=["GET"])]),
+    ]
+)
+
+
+async def bare(scope: dict, receive: object, send: object) -> None:
+    await send({"type": "http.response.start", "status": 204, "headers": []})  # type: ignore[operator]
+    await send({"type": "http.response.body", "body": b""})  # type: ignore[operator]
 
 
 @pytest.fixture(scope="module")
 def client() -> TestClient:
-    return TestClient(app)
+    return TestClient(ObserveMiddleware(api))
 
 
 def samples(text: str, name: str) -> dict[tuple[tuple[str, str], ...], float]:
@@ -45,7 +80,8 @@ def test_metrics_is_prometheus_text(client: TestClient) -> None:
     assert {"http_requests", "http_request_duration_seconds", "http_requests_in_progress"} <= names
 
 
-def test_metrics_is_not_in_the_openapi_schema(client: TestClient) -> None:
+def test_the_app_itself_is_untouched(client: TestClient) -> None:
+    assert client.get("/items/3").json() == {"item_id": 3}
     assert "/metrics" not in client.get("/openapi.json").json()["paths"]
 
 
@@ -77,6 +113,7 @@ def test_latency_histogram_counts_every_request(client: TestClient) -> None:
         ("POST", "/items/1", "/items/{item_id}", "405"),
         ("GET", "/does/not/exist", "unmatched", "404"),
         ("BREW", "/", "/", "405"),
+        ("POST", "/metrics", "/metrics", "405"),
     ],
 )
 def test_status_and_bounded_labels(
@@ -100,9 +137,75 @@ def test_unknown_paths_and_methods_create_no_new_label_values(client: TestClient
     assert methods <= metrics.KNOWN_METHODS | {metrics.OTHER}
 
 
+def scope(path: str, method: str = "GET") -> dict:
+    return {"type": "http", "method": method, "path": path, "root_path": "", "headers": []}
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "template"),
+    [
+        ("/pages/about", "GET", "/pages/{slug}"),
+        ("/admin/users/7", "GET", "/admin/users/{user_id}"),
+        ("/admin/users/7", "DELETE", "/admin/users/{user_id}"),
+        ("/admin/users/x", "GET", "/admin/{path}"),
+        ("/nothing", "GET", "unmatched"),
+    ],
+)
+def test_starlette_templates_mounts_included(path: str, method: str, template: str) -> None:
+    templates = RouteTemplates(site)
+    assert templates(scope(path, method)) == template
+    assert templates(scope(path, method)) == template  # the cached answer is the same
+
+
+def test_templates_are_found_through_wrapping_middleware_and_a_bare_app_is_unmatched() -> None:
+    class Wrapper:
+        def __init__(self, app: object) -> None:
+            self.app = app
+
+    assert RouteTemplates(Wrapper(Wrapper(api)))(scope("/items/9")) == "/items/{item_id}"
+    assert RouteTemplates(bare)(scope("/anything")) == "unmatched"
+
+
+def test_the_cache_stays_bounded() -> None:
+    templates = RouteTemplates(site, cache_size=8)
+    for i in range(50):
+        assert templates(scope(f"/pages/p{i}")) == "/pages/{slug}"
+    assert len(templates._cache) <= 8
+
+
+def test_a_bare_asgi_app_is_counted_and_scraped() -> None:
+    bare_client = TestClient(ObserveMiddleware(bare))  # no lifespan: the bare app speaks http only
+    before = count(bare_client, "GET", "unmatched", "204")
+    assert bare_client.get("/x").status_code == 204
+    assert count(bare_client, "GET", "unmatched", "204") == before + 1
+
+
+def test_health_path_for_an_app_without_one(tmp_path: Path) -> None:
+    health = TestClient(ObserveMiddleware(site, health_path="/health"))
+    response = health.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "version": release_version()}
+    assert health.head("/health").status_code == 200
+    assert health.post("/health").status_code == 405
+    # Without a health path the app answers (here: no such route).
+    assert TestClient(ObserveMiddleware(site)).get("/health").status_code == 404
+
+
+def test_release_version_is_the_release_directory_of_the_venv(tmp_path: Path) -> None:
+    venv = tmp_path / "opt" / "app" / "releases" / "2.3.4" / "venv"
+    venv.mkdir(parents=True)
+    (tmp_path / "opt" / "app" / "current").symlink_to(venv.parent)
+    assert release_version(str(tmp_path / "opt" / "app" / "current" / "venv")) == "2.3.4"
+    assert release_version(str(tmp_path)) is None
+
+
+def test_metrics_off_leaves_metrics_to_the_app() -> None:
+    own = Starlette(routes=[Route("/metrics", lambda request: PlainTextResponse("app's own"))])
+    assert TestClient(ObserveMiddleware(own, metrics=False)).get("/metrics").text == "app's own"
+
+
 def test_in_progress_gauge_counts_the_running_request_and_an_exception_is_a_500() -> None:
     probe = FastAPI()
-    probe.add_middleware(metrics.PrometheusMiddleware, routes=probe.router.routes)
     seen: list[float | None] = []
 
     @probe.get("/probe/{n}")
@@ -118,7 +221,7 @@ def test_in_progress_gauge_counts_the_running_request_and_an_exception_is_a_500(
         labels = {"method": "GET", "route": "/probe/{n}", "status": "500"}
         return REGISTRY.get_sample_value("http_requests_total", labels) or 0.0
 
-    with TestClient(probe, raise_server_exceptions=False) as probe_client:
+    with TestClient(ObserveMiddleware(probe), raise_server_exceptions=False) as probe_client:
         assert probe_client.get("/probe/1").status_code == 200
         before = errors()
         assert probe_client.get("/probe/0").status_code == 500
@@ -131,9 +234,14 @@ def test_in_progress_gauge_counts_the_running_request_and_an_exception_is_a_500(
 # A separate interpreter per "worker": multiprocess mode is chosen when prometheus_client is imported.
 WORKER = """
 import sys
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from fastapi_demo.main import app
-client = TestClient(app)
+from deploy_observe import ObserveMiddleware
+api = FastAPI()
+@api.get("/items/{item_id}")
+async def read_item(item_id: int) -> dict:
+    return {"item_id": item_id}
+client = TestClient(ObserveMiddleware(api))
 for i in range(int(sys.argv[1])):
     assert client.get(f"/items/{i}").status_code == 200
 if len(sys.argv) > 2:
@@ -141,14 +249,22 @@ if len(sys.argv) > 2:
 """
 
 
+# The package's source directory, for the separate interpreters.
+PACKAGE_PATH = str(Path(deploy_observe.__file__).resolve().parents[1])
+
+
+def worker_env(multiproc_dir: Path) -> dict[str, str]:
+    return {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(multiproc_dir), "PYTHONPATH": PACKAGE_PATH}
+
+
 def run_worker(multiproc_dir: Path, requests: int, *, scrape: bool = False) -> str:
-    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(multiproc_dir)}
+    env = worker_env(multiproc_dir)
     argv = [sys.executable, "-c", WORKER, str(requests)] + (["scrape"] if scrape else [])
     return subprocess.run(argv, env=env, check=True, capture_output=True, text=True).stdout
 
 
 def test_multiprocess_counts_add_up_over_processes(tmp_path: Path) -> None:
-    multiproc_dir = tmp_path / "metrics"  # created by the app when missing
+    multiproc_dir = tmp_path / "metrics"  # created when missing
     run_worker(multiproc_dir, 7)
     run_worker(multiproc_dir, 5)
     text = run_worker(multiproc_dir, 3, scrape=True)
@@ -162,11 +278,11 @@ def test_multiprocess_counts_add_up_over_processes(tmp_path: Path) -> None:
 def test_dead_workers_stop_counting_in_progress(tmp_path: Path) -> None:
     from prometheus_client import multiprocess
 
-    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    env = worker_env(tmp_path)
     # A worker that dies in the middle of a request leaves its in-progress count behind...
     crash = (
         "import os\n"
-        "from fastapi_demo import metrics\n"
+        "from deploy_observe import metrics\n"
         "metrics.IN_PROGRESS.labels('GET', '/').inc()\n"
         "print(os.getpid(), flush=True)\n"
         "os._exit(1)\n"
@@ -182,3 +298,17 @@ def test_dead_workers_stop_counting_in_progress(tmp_path: Path) -> None:
     # ...until Gunicorn's child_exit hook marks it dead.
     multiprocess.mark_process_dead(dead_pid, path=str(tmp_path))
     assert in_progress() == 0.0
+
+
+@pytest.mark.parametrize("attr", ["wsgi", "asgi"])
+def test_the_gunicorn_hook_wraps_the_loaded_app_of_either_worker_class(attr: str) -> None:
+    class Worker:
+        pass
+
+    worker = Worker()
+    setattr(worker, attr, site)
+    deploy_observe.wrap_worker_app(worker, health_path="/up")
+    wrapped = getattr(worker, attr)
+    assert isinstance(wrapped, ObserveMiddleware)
+    assert wrapped.app is site
+    assert TestClient(wrapped).get("/up").json()["status"] == "ok"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
-from fastapi_demo.cgroup import ServiceCollector
+from deploy_observe.cgroup import ServiceCollector
 
 UNIT = "/system.slice/app.service"
 
