@@ -99,3 +99,25 @@ def test_uvicorn_mode_restarts_onto_a_new_release(host, tmp_path):
     assert host.check_output(f"readlink /opt/{UVICORN}/current") == f"releases/{new}"
     response = http_get(host, "http://localhost/health", host_header="uvicorn.test")
     assert json.loads(response.body)["version"] == new
+
+
+def test_uvicorn_mode_counts_requests_by_route_template_over_its_workers(host):
+    """Uvicorn runs deploy_observe's factory around the app: /metrics merges both workers' counts."""
+    main = main_pid(host, f"{UVICORN}.service")
+    assert "--factory deploy_observe.factory:app" in host.check_output(f"ps -o args= -p {main}")
+
+    def items_served() -> float:
+        text = http_get(host, "http://127.0.0.1:8083/metrics").body
+        return sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("http_requests_total{")
+            and 'route="/items/{item_id}"' in line
+            and 'status="200"' in line
+        )
+
+    before = items_served()
+    for item in range(20):
+        assert http_get(host, f"http://localhost/items/{item}", host_header="uvicorn.test").status == 200
+    assert items_served() == before + 20
+    assert "/items/7" not in http_get(host, "http://127.0.0.1:8083/metrics").body
