@@ -312,3 +312,18 @@ def test_the_gunicorn_hook_wraps_the_loaded_app_of_either_worker_class(attr: str
     assert isinstance(wrapped, ObserveMiddleware)
     assert wrapped.app is site
     assert TestClient(wrapped).get("/up").json()["status"] == "ok"
+
+
+def test_the_uvicorn_factory_wraps_the_app_the_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    from deploy_observe import factory
+
+    monkeypatch.setenv("DEPLOY_OBSERVE_APP", "fastapi_demo.main:app")
+    monkeypatch.setenv("DEPLOY_OBSERVE_METRICS", "0")
+    monkeypatch.setenv("DEPLOY_OBSERVE_HEALTH_PATH", "/up")
+    wrapped = factory.app()
+    assert isinstance(wrapped, ObserveMiddleware)
+    assert (wrapped.metrics, wrapped.health_path) == (False, "/up")
+    from fastapi_demo.main import app as demo
+
+    assert wrapped.app is demo
+    assert TestClient(wrapped).get("/up").json()["status"] == "ok"
