@@ -72,6 +72,8 @@ def variants(parts: SiteParts, body: str) -> list[tuple[str, str, str, bool]]:
             True,
         ),
         ("proxy + limit_req", off, f"{bare} {parts.limit_req}", True),
+        # The site exempts loopback (an empty key: not counted); this zone counts every request.
+        ("proxy + limit_req, counted", off, f"{bare} limit_req zone=bench_req burst=20 nodelay;", True),
         ("proxy + security headers", f"{off} {headers}", bare, True),
         ("proxy + access log", parts.access_log, bare, True),
         ("proxy + next_upstream", f"{off} {parts.next_upstream}", bare, True),
@@ -94,7 +96,10 @@ def variants(parts: SiteParts, body: str) -> list[tuple[str, str, str, bool]]:
 
 def fixture(parts: SiteParts, body: str, return_port: int) -> str:
     """The variants' servers (and the upstream of nginx's own return), for conf.d."""
-    servers = [f"upstream bench_return {{ server 127.0.0.1:{return_port}; keepalive 32; }}"]
+    servers = [
+        f"upstream bench_return {{ server 127.0.0.1:{return_port}; keepalive 32; }}",
+        "limit_req_zone $binary_remote_addr zone=bench_req:10m rate=1000000r/s;",
+    ]
     for i, (_, server, location, _) in enumerate(variants(parts, body)):
         servers.append(
             f"server {{ listen 127.0.0.1:{DECOMPOSE_PORT + i}{' ssl' if parts.tls else ''}; "
