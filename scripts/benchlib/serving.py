@@ -179,7 +179,11 @@ class ServingBench:
         runs = []
         for number in range(1, rounds + 1):
             print(f" decomposition round {number}/{rounds}", flush=True)
-            for i, (name, _, _, to_app) in enumerate(decompose.variants(self.parts, self.body)):
+            # Each round starts further down the list: a drift of the machine within a round
+            # does not always fall on the same variants.
+            order = list(enumerate(decompose.variants(self.parts, self.body)))
+            start = (number - 1) * len(order) // rounds
+            for i, (name, _, _, to_app) in order[start:] + order[:start]:
                 url = f"{scheme}:{decompose.DECOMPOSE_PORT + i}"
                 units = ("nginx", app) if to_app else ("nginx",)
                 runs.append(
