@@ -70,8 +70,9 @@ def main(argv: list[str]) -> int:
     box = Sandbox(container, args.app, args.module)
     bench = ServingBench(box, args.seconds, args.connections, args.sweep)
     try:
-        bench.setup()
+        bench.setup(args.paths[0])
         runs = bench.compare(args.paths, args.rounds)
+        runs += bench.decompose(args.paths[0], args.rounds)
         runs += bench.sweep(args.paths[0], args.rounds)
     finally:
         bench.teardown()

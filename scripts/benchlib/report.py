@@ -10,13 +10,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from benchlib.decompose import PREFIX
 from benchlib.deploying import DeployRun
 from benchlib.serving import Run
 
 TARGETS = {
     "proxy cost (deployed / gunicorn)": ("deployed", "gunicorn", 0.95),
-    "deployment gain (deployed / uvicorn)": ("deployed", "uvicorn", 1.5),
+    "deployment gain (deployed / uvicorn)": ("deployed", "uvicorn", 1.8),
 }
+# nginx's CPU per proxied request (the deployed site) against its CPU per `return 200` of the
+# same body over the same TLS with the same headers and log (the decomposition's), at most.
+RETURN_VARIANT = PREFIX + "return + headers + log"
+NGINX_CPU_LIMIT = 2.0
+ROLES = ("nginx", "workers", "wrk")
 DEPLOY_LIMITS = {"first provisioning": 180.0, "idempotent re-run": 15.0, "code-only release": 45.0}
 
 
@@ -40,7 +46,11 @@ def paired(num: list[float], den: list[float]) -> float:
 
 
 def ratios(runs: list[Run]) -> dict[str, dict[str, float | bool | str]]:
-    rounds = {(r.config, r.path): r.rounds or [r.result.rps] for r in runs if r.config != "sweep"}
+    rounds = {
+        (r.config, r.path): r.rounds or [r.result.rps]
+        for r in runs
+        if r.config != "sweep" and not r.config.startswith(PREFIX)
+    }
     out: dict[str, dict[str, float | bool | str]] = {}
 
     def add(name: str, num: tuple[str, str], den: tuple[str, str], target: float | str = "") -> None:
@@ -55,7 +65,24 @@ def ratios(runs: list[Run]) -> dict[str, dict[str, float | bool | str]]:
         add(f"deployed / uvicorn without access log {path}", ("deployed", path), ("uvicorn-no-log", path))
         add(f"upstream keep-alive gain {path}", ("deployed", path), ("deployed-no-ka", path))
     sweep_default(runs, out)
+    nginx_cpu(runs, out)
     return out
+
+
+def nginx_cpu(runs: list[Run], out: dict[str, dict[str, float | bool | str]]) -> None:
+    """nginx µs per proxied request (deployed) / per `return 200` over the same TLS, headers and log."""
+    answer = next((r for r in runs if r.config == RETURN_VARIANT), None)
+    if answer is None or not answer.cpu.get("nginx"):
+        return
+    for r in runs:
+        if r.config == "deployed" and r.path == answer.path and "nginx" in r.cpu:
+            value = r.cpu["nginx"] / answer.cpu["nginx"]
+            name = f"nginx CPU: proxied (deployed) / return 200 {r.path}"
+            out[name] = {
+                "value": round(value, 3),
+                "target": f"≤ {NGINX_CPU_LIMIT}",
+                "met": value <= NGINX_CPU_LIMIT,
+            }
 
 
 def sweep_default(runs: list[Run], out: dict[str, dict[str, float | bool | str]]) -> None:
@@ -83,6 +110,7 @@ def record(runs: list[Run], deploys: list[DeployRun], settings: dict[str, Any]) 
                 **r.result.as_dict(),
                 "errors": r.errors,
                 "rounds_rps": r.rounds,
+                "cpu_us": r.cpu,
             }
             for r in runs
         ],
@@ -113,18 +141,26 @@ def markdown(data: dict[str, Any]) -> str:
         "",
         "## Serving",
         "",
-        "| configuration | path | workers | req/s | p50 ms | p99 ms | errors | req/s per round |",
-        "| --- | --- | --- | ---: | ---: | ---: | ---: | --- |",
+        "CPU time per request (µs, median over rounds; /proc, around each wrk run) of nginx, of the "
+        "process(es) serving the app and of wrk: steadier than requests/s on a shared machine.",
+        "",
+        "| configuration | path | workers | req/s | p50 ms | p99 ms | errors "
+        "| nginx µs | workers µs | wrk µs | req/s per round |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
-    for r in data["serving"]:
+    serving = [r for r in data["serving"] if not r["config"].startswith(PREFIX)]
+    parts = [r for r in data["serving"] if r["config"].startswith(PREFIX)]
+    for r in serving:
         per_round = " / ".join(f"{rps:.0f}" for rps in r.get("rounds_rps", []))
         lines.append(
             f"| {r['config']} | `{r['path']}` | {r['workers'] or '-'} | {r['rps']:.0f} | "
-            f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} | {per_round} |"
+            f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} | {cpu_cells(r)} | {per_round} |"
         )
+    if parts:
+        lines += decomposition(parts)
     lines += ["", "## Ratios", "", "| ratio | value | target | met |", "| --- | ---: | ---: | --- |"]
     for name, r in data["ratios"].items():
-        target = f"≥ {r['target']}" if r["target"] != "" else ""
+        target = r["target"] if isinstance(r["target"], str) else f"≥ {r['target']}"
         met = "-" if r["target"] == "" else "yes" if r["met"] else "**no**"
         lines.append(f"| {name} | {r['value']:.2f} | {target} | {met} |")
     if data["deploy"]:
@@ -146,6 +182,36 @@ def markdown(data: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def cpu_cells(row: dict[str, Any]) -> str:
+    cpu = row.get("cpu_us") or {}
+    return " | ".join(f"{cpu[role]:.0f}" if role in cpu else "-" for role in ROLES)
+
+
+def decomposition(parts: list[dict[str, Any]]) -> list[str]:
+    """The decomposition table: each part of the proxied location alone, nginx µs against the bare proxy."""
+    bare = next((r for r in parts if r["config"] == PREFIX + "proxy"), None)
+    base = (bare or {}).get("cpu_us", {}).get("nginx")
+    lines = [
+        "",
+        "## nginx's proxied location, part by part",
+        "",
+        f"`{parts[0]['path']}`, each variant a loopback server of its own with the site's certificate, "
+        "proxying to the site's upstream (keep-alive, unix socket) with one part of the site's location "
+        "added (benchlib/decompose.py). Δ nginx: µs per request above the bare proxy.",
+        "",
+        "| variant | req/s | errors | nginx µs | Δ nginx µs | workers µs | wrk µs |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in parts:
+        nginx = (r.get("cpu_us") or {}).get("nginx")
+        delta = f"{nginx - base:+.0f}" if nginx is not None and base is not None else "-"
+        lines.append(
+            f"| {r['config'].removeprefix(PREFIX)} | {r['rps']:.0f} | {r['errors']} | "
+            f"{cpu_cells(r).split(' | ')[0]} | {delta} | {' | '.join(cpu_cells(r).split(' | ')[1:])} |"
+        )
+    return lines
+
+
 def chart(data: dict[str, Any], path: Path) -> None:
     # Imported here: only the full benchmark needs matplotlib.
     import matplotlib
@@ -153,7 +219,7 @@ def chart(data: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    compare = [r for r in data["serving"] if r["config"] != "sweep"]
+    compare = [r for r in data["serving"] if r["config"] != "sweep" and not r["config"].startswith(PREFIX)]
     sweep = [r for r in data["serving"] if r["config"] == "sweep"]
     fig, axes = plt.subplots(1, 2 if sweep else 1, figsize=(13 if sweep else 8, 4.8), squeeze=False)
     ax = axes[0][0]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import shlex
 import subprocess
 import time
+from collections.abc import Sequence
 
+from benchlib import cpu
 from benchlib.wrk import WrkResult, parse
 
 
@@ -71,10 +73,19 @@ class Sandbox:
     def stop_unit(self, unit: str) -> None:
         self.sh(f"systemctl stop {unit} 2>/dev/null || true", check=False)
 
-    def wrk(self, url: str, *, seconds: float, connections: int, host: str = "localhost") -> WrkResult:
-        out = self.sh(
+    def wrk(
+        self,
+        url: str,
+        *,
+        seconds: float,
+        connections: int,
+        host: str = "localhost",
+        units: Sequence[str] = (),
+    ) -> tuple[WrkResult, dict[str, float]]:
+        """One wrk run; with it the CPU seconds each of `units` (systemd units) and wrk spent."""
+        command = (
             f"wrk --threads 2 --connections {connections} --duration {max(1, round(seconds))}s "
-            f"--timeout 5s --latency --header 'Host: {host}' {shlex.quote(url)}",
-            timeout=seconds + 60,
+            f"--timeout 5s --latency --header 'Host: {host}' {shlex.quote(url)}"
         )
-        return parse(out)
+        out = self.sh(cpu.script(command, units), timeout=seconds + 60)
+        return parse(out), cpu.parse(out)

@@ -17,10 +17,13 @@ configuration once per round), and each figure is the median round.
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Iterable
+import statistics
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from benchlib import cpu, decompose
 from benchlib.sandbox import Sandbox
 from benchlib.wrk import WrkResult
 
@@ -38,7 +41,7 @@ BENCH_CONF = "/etc/nginx/conf.d/zz-bench.conf"
 @dataclass(frozen=True)
 class Run:
     """The median round of one configuration; `rounds` holds every round's requests/s,
-    `errors` the errors of all rounds."""
+    `errors` the errors of all rounds, `cpu` each role's CPU µs per request (median round by round)."""
 
     config: str
     path: str
@@ -46,6 +49,8 @@ class Run:
     result: WrkResult
     rounds: list[float] = field(default_factory=list)
     errors: int = 0
+    # CPU µs per request by role ("nginx", "workers", "wrk"): the median over rounds.
+    cpu: dict[str, float] = field(default_factory=dict)
 
 
 def median_runs(runs: list[Run]) -> list[Run]:
@@ -59,7 +64,12 @@ def median_runs(runs: list[Run]) -> list[Run]:
         middle = ordered[(len(ordered) - 1) // 2]
         rounds = [round(r.result.rps, 1) for r in group]
         errors = sum(r.result.errors for r in group)
-        out.append(Run(config, path, workers, middle.result, rounds, errors))
+        roles = {role for r in group for role in r.cpu}
+        cpu = {
+            role: round(statistics.median([r.cpu[role] for r in group if role in r.cpu]), 1)
+            for role in sorted(roles)
+        }
+        out.append(Run(config, path, workers, middle.result, rounds, errors, cpu))
     return out
 
 
@@ -119,14 +129,26 @@ class ServingBench:
         self.deployed = "http://127.0.0.1:80"
         self.workers = 1
         self.no_keepalive_url = f"http://127.0.0.1:{NO_KEEPALIVE_PORT}"
+        # The decomposition's site parts and the body its `return 200` variants answer (setup()).
+        self.parts = decompose.SiteParts("", "", "", "", "", "")
+        self.body = '{"message":"Hello from FastAPI!"}'
 
-    def setup(self) -> None:
+    def setup(self, decompose_path: str = "/items/1") -> None:
+        """`decompose_path`: whose answer the decomposition's `return 200` variants send."""
         self.box.sh("command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)")
         self.deployed = self.deployed_url()
         self.workers = self.box.worker_count()
         tls = self.site_tls() if self.deployed.startswith("https:") else ""
         self.no_keepalive_url = f"{'https://localhost' if tls else 'http://127.0.0.1'}:{NO_KEEPALIVE_PORT}"
         fixture = nginx_fixture(self.box.app, tls, self.sweep_counts)
+        site = self.box.sh(f"cat /etc/nginx/sites-enabled/{self.box.app}.conf")
+        proxy_conf = self.box.sh(f"cat {decompose.snippet_dir(site)}/proxy.conf")
+        self.parts = decompose.site_parts(site, proxy_conf)
+        if not tls:
+            self.parts = dataclasses.replace(self.parts, tls="")
+        answer = f"curl -sk --max-time 5 -H 'Host: localhost' {self.deployed}{decompose_path}"
+        self.body = self.box.sh(answer).strip() or self.body
+        fixture += decompose.fixture(self.parts, self.body, NGINX_RETURN_PORT)
         self.box.sh(f"cat > {BENCH_CONF} <<'EOF'\n{fixture}EOF\nnginx -t -q && systemctl reload nginx")
         uvicorn = f"/opt/{self.box.app}/current/venv/bin/uvicorn {self.box.module} --host 127.0.0.1"
         self.box.start_unit("bench-uvicorn", f"{uvicorn} --port {UVICORN_PORT}")
@@ -146,20 +168,50 @@ class ServingBench:
         for port in (NGINX_RETURN_PORT, UVICORN_PORT, UVICORN_NO_LOG_PORT, GUNICORN_PORT, *sweep_ports):
             self.box.wait_http(f"http://127.0.0.1:{port}/health")
         self.box.wait_http(f"{self.no_keepalive_url}/health")
+        scheme = "https://localhost" if self.parts.tls else "http://127.0.0.1"
+        for i in range(len(decompose.variants(self.parts, self.body))):
+            self.box.wait_http(f"{scheme}:{decompose.DECOMPOSE_PORT + i}/health")
+
+    def decompose(self, path: str, rounds: int = 1) -> list[Run]:
+        """nginx's CPU per request for each part of the site's proxied location alone (benchlib.decompose)."""
+        scheme = "https://localhost" if self.parts.tls else "http://127.0.0.1"
+        app = self.box.app
+        runs = []
+        for number in range(1, rounds + 1):
+            print(f" decomposition round {number}/{rounds}", flush=True)
+            # Each round starts further down the list: a drift of the machine within a round
+            # does not always fall on the same variants.
+            order = list(enumerate(decompose.variants(self.parts, self.body)))
+            start = (number - 1) * len(order) // rounds
+            for i, (name, _, _, to_app) in order[start:] + order[:start]:
+                url = f"{scheme}:{decompose.DECOMPOSE_PORT + i}"
+                units = ("nginx", app) if to_app else ("nginx",)
+                runs.append(
+                    self.load(decompose.PREFIX + name, url, path, self.workers if to_app else None, units)
+                )
+        return median_runs(runs)
 
     def teardown(self) -> None:
         for unit in (*UVICORN_UNITS, "bench-gunicorn", *map(sweep_unit, self.sweep_counts)):
             self.box.stop_unit(unit)
         self.box.sh(f"rm -f {BENCH_CONF}; nginx -t -q && systemctl reload nginx", check=False)
 
-    def load(self, config: str, url: str, path: str, workers: int | None) -> Run:
-        result = self.box.wrk(url + path, seconds=self.seconds, connections=self.connections)
+    def load(self, config: str, url: str, path: str, workers: int | None, units: Sequence[str] = ()) -> Run:
+        """One wrk run; `units`: the systemd units serving it, whose CPU per request is recorded
+        (nginx.service as "nginx", any other as "workers"), with wrk's own."""
+        result, seconds = self.box.wrk(
+            url + path, seconds=self.seconds, connections=self.connections, units=units
+        )
+        roles = {unit: "nginx" if unit == "nginx" else "workers" for unit in units}
+        cpu_us = cpu.per_request(seconds, roles, result.requests)
+        usage = "  ".join(f"{role} {value:5.0f}" for role, value in cpu_us.items())
         print(
-            f"  {config:<16} {path:<10} workers={workers or '-':<3} {result.rps:>9.0f} req/s  "
-            f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:7.2f} ms  errors {result.errors}",
+            f"  {config:<20} {path:<10} workers={workers or '-':<3} {result.rps:>9.0f} req/s  "
+            f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:7.2f} ms  errors {result.errors}  "
+            f"µs/req: {usage}",
             flush=True,
         )
-        return Run(config, path, workers, result, [result.rps], result.errors)
+        return Run(config, path, workers, result, [result.rps], result.errors, cpu_us)
 
     def site_tls(self) -> str:
         """The site's ssl_certificate and ssl_certificate_key directives."""
@@ -174,18 +226,21 @@ class ServingBench:
 
     def compare(self, paths: Iterable[str], rounds: int = 1) -> list[Run]:
         workers = self.workers
+        app = self.box.app
         targets = [
-            ("nginx-return", f"http://127.0.0.1:{NGINX_RETURN_PORT}", None),
-            ("uvicorn", f"http://127.0.0.1:{UVICORN_PORT}", 1),
-            ("uvicorn-no-log", f"http://127.0.0.1:{UVICORN_NO_LOG_PORT}", 1),
-            ("gunicorn", f"http://127.0.0.1:{GUNICORN_PORT}", workers),
-            ("deployed", self.deployed, workers),
-            ("deployed-no-ka", self.no_keepalive_url, workers),
+            ("nginx-return", f"http://127.0.0.1:{NGINX_RETURN_PORT}", None, ("nginx",)),
+            ("uvicorn", f"http://127.0.0.1:{UVICORN_PORT}", 1, ("bench-uvicorn",)),
+            ("uvicorn-no-log", f"http://127.0.0.1:{UVICORN_NO_LOG_PORT}", 1, ("bench-uvicorn-no-log",)),
+            ("gunicorn", f"http://127.0.0.1:{GUNICORN_PORT}", workers, ("bench-gunicorn",)),
+            ("deployed", self.deployed, workers, ("nginx", app)),
+            ("deployed-no-ka", self.no_keepalive_url, workers, ("nginx", app)),
         ]
         runs = []
         for number in range(1, rounds + 1):
             print(f" round {number}/{rounds}", flush=True)
-            runs += [self.load(config, url, path, n) for path in paths for config, url, n in targets]
+            runs += [
+                self.load(config, url, path, n, units) for path in paths for config, url, n, units in targets
+            ]
         return median_runs(runs)
 
     def sweep(self, path: str, rounds: int = 1) -> list[Run]:
@@ -194,5 +249,6 @@ class ServingBench:
         for number in range(1, rounds + 1):
             print(f" sweep round {number}/{rounds}", flush=True)
             for i, count in enumerate(self.sweep_counts):
-                runs.append(self.load("sweep", f"http://127.0.0.1:{SWEEP_NGINX_PORT + i}", path, count))
+                url = f"http://127.0.0.1:{SWEEP_NGINX_PORT + i}"
+                runs.append(self.load("sweep", url, path, count, ("nginx", sweep_unit(count))))
         return median_runs(runs)

@@ -34,7 +34,7 @@ def test_targets_are_met_or_not_from_the_paired_rounds() -> None:
     )
     gain = out["deployment gain (deployed / uvicorn) /health"]
     proxy = out["proxy cost (deployed / gunicorn) /health"]
-    assert (gain["value"], gain["met"]) == (1.6, True)
+    assert (gain["value"], gain["met"]) == (1.6, False)  # the target is 1.8
     assert (proxy["value"], proxy["met"]) == (0.8, False)
 
 

@@ -54,7 +54,11 @@ def test_bench_runs_every_configuration_and_cleans_up(host, tmp_path: Path) -> N
         "deployed-no-ka",
         "sweep",
     }
-    assert {c for c, _ in configs} == expected
+    parts = {c for c, _ in configs if c.startswith("nginx/")}
+    assert {c for c, _ in configs} - parts == expected
+    # The decomposition: the return variants, the bare proxy and the whole site's location at least.
+    assert {"nginx/return", "nginx/return + headers + log", "nginx/proxy"} <= parts
+    assert "nginx/all parts (the site's location)" in parts
     assert {w for c, w in configs if c == "sweep"} == {1, 2}
     for run in data["serving"]:
         assert len(run["rounds_rps"]) == 2, run
@@ -62,7 +66,13 @@ def test_bench_runs_every_configuration_and_cleans_up(host, tmp_path: Path) -> N
         assert run["rps"] > 0, run
         assert 0 < run["p50_ms"] <= run["p99_ms"], run
         assert run["errors"] == 0, run
+        # CPU per request of whatever served it, from /proc around the run.
+        serving = "workers" if run["config"] != "nginx-return" and run["workers"] else "nginx"
+        assert run["cpu_us"].get(serving, 0) > 0, run
+        assert run["cpu_us"].get("wrk", 0) > 0, run
     assert "proxy cost (deployed / gunicorn) /health" in data["ratios"]
+    assert "nginx CPU: proxied (deployed) / return 200 /health" in data["ratios"]
+    assert "## nginx's proxied location, part by part" in (tmp_path / "results.md").read_text()
     assert "| deployed | `/health` |" in (tmp_path / "results.md").read_text()
     # The fixture is gone and nginx serves the site as before.
     assert not host.file("/etc/nginx/conf.d/zz-bench.conf").exists
