@@ -66,7 +66,19 @@ def ratios(runs: list[Run]) -> dict[str, dict[str, float | bool | str]]:
         add(f"upstream keep-alive gain {path}", ("deployed", path), ("deployed-no-ka", path))
     sweep_default(runs, out)
     nginx_cpu(runs, out)
+    observe_cpu(runs, out)
     return out
+
+
+def observe_cpu(runs: list[Run], out: dict[str, dict[str, float | bool | str]]) -> None:
+    """What deploy_observe (request metrics) adds to a worker's CPU per request: Gunicorn with it
+    (as deployed) minus the same Gunicorn without it, in µs."""
+    without = {r.path: r.cpu.get("workers") for r in runs if r.config == "gunicorn-no-observe"}
+    for r in runs:
+        base = without.get(r.path)
+        if r.config == "gunicorn" and base and r.cpu.get("workers"):
+            name = f"request metrics: worker µs per request added by deploy_observe {r.path}"
+            out[name] = {"value": round(r.cpu["workers"] - base, 1), "target": "", "met": True}
 
 
 def nginx_cpu(runs: list[Run], out: dict[str, dict[str, float | bool | str]]) -> None:

@@ -6,6 +6,8 @@ All in the sandbox container, load generator included (loopback only):
                    (its default access log on, to journald like the service's logs)
   uvicorn-no-log   the same with --no-access-log: what the app costs without logging
   gunicorn         Gunicorn + workers as deployed, hit directly (TCP)
+  gunicorn-no-observe  the same without deploy_observe (no request metrics, no /metrics):
+                   what the metrics cost the workers
   deployed         nginx -> unix socket -> Gunicorn: the real path
   deployed-no-ka   the real path without upstream keep-alive
 plus a sweep of the worker count through nginx.
@@ -32,6 +34,9 @@ NO_KEEPALIVE_PORT = 18082
 UVICORN_PORT = 19001
 UVICORN_NO_LOG_PORT = 19004
 GUNICORN_PORT = 19002
+NO_OBSERVE_PORT = 19003
+# The deployed Gunicorn config with a post_worker_init hook that leaves deploy_observe out.
+NO_OBSERVE_CONF = "/run/bench-no-observe.conf.py"
 # One Gunicorn per swept worker count, each behind its own nginx server.
 SWEEP_PORT = 19100
 SWEEP_NGINX_PORT = 18100
@@ -103,11 +108,28 @@ server {{ listen 127.0.0.1:{NO_KEEPALIVE_PORT}{" ssl" if tls else ""}; {tls}
 {sweep_servers}"""
 
 
-def gunicorn_command(app: str, module: str, port: int, workers: int) -> str:
-    """The deployed config file, bound to TCP instead of the systemd socket."""
+def gunicorn_command(app: str, module: str, port: int, workers: int, config: str = "") -> str:
+    """The deployed config file (or `config`), bound to TCP instead of the systemd socket."""
     return (
-        f"/opt/{app}/current/venv/bin/gunicorn --config /etc/{app}/gunicorn.conf.py --no-control-socket "
-        f"--bind 127.0.0.1:{port} --workers {workers} {module}"
+        f"/opt/{app}/current/venv/bin/gunicorn --config {config or f'/etc/{app}/gunicorn.conf.py'} "
+        f"--no-control-socket --bind 127.0.0.1:{port} --workers {workers} {module}"
+    )
+
+
+def no_observe_config(app: str, deployed: str) -> str:
+    """`deployed` (the Gunicorn config's text) run as it is, then its post_worker_init replaced by
+    one without deploy_observe; the app's access lines stay when the deployed hook wrote them."""
+    logging = "deploy_logging.wrap_worker_app(worker)" in deployed
+    body = (
+        "    import deploy_logging\n\n    deploy_logging.wrap_worker_app(worker)\n"
+        if logging
+        else "    pass\n"
+    )
+    path = f"/etc/{app}/gunicorn.conf.py"
+    return (
+        "# scripts/bench.py fixture, removed when it ends: the deployed config without deploy_observe\n"
+        f"exec(compile(open({path!r}).read(), {path!r}, 'exec'))\n\n\n"
+        f"def post_worker_init(worker):\n{body}"
     )
 
 
@@ -117,6 +139,7 @@ def multiproc_env(unit: str) -> dict[str, str]:
 
 
 UVICORN_UNITS = ("bench-uvicorn", "bench-uvicorn-no-log")
+GUNICORN_UNITS = ("bench-gunicorn", "bench-gunicorn-no-observe")
 
 
 class ServingBench:
@@ -158,6 +181,14 @@ class ServingBench:
             gunicorn_command(self.box.app, self.box.module, GUNICORN_PORT, self.workers),
             multiproc_env("bench-gunicorn"),
         )
+        deployed_conf = self.box.sh(f"cat /etc/{self.box.app}/gunicorn.conf.py")
+        conf = no_observe_config(self.box.app, deployed_conf)
+        self.box.sh(f"cat > {NO_OBSERVE_CONF} <<'EOF'\n{conf}EOF\nchmod 0644 {NO_OBSERVE_CONF}")
+        self.box.start_unit(
+            "bench-gunicorn-no-observe",
+            gunicorn_command(self.box.app, self.box.module, NO_OBSERVE_PORT, self.workers, NO_OBSERVE_CONF),
+            multiproc_env("bench-gunicorn-no-observe"),
+        )
         for i, count in enumerate(self.sweep_counts):
             self.box.start_unit(
                 sweep_unit(count),
@@ -165,7 +196,8 @@ class ServingBench:
                 multiproc_env(sweep_unit(count)),
             )
         sweep_ports = [SWEEP_NGINX_PORT + i for i in range(len(self.sweep_counts))]
-        for port in (NGINX_RETURN_PORT, UVICORN_PORT, UVICORN_NO_LOG_PORT, GUNICORN_PORT, *sweep_ports):
+        ports = (NGINX_RETURN_PORT, UVICORN_PORT, UVICORN_NO_LOG_PORT, GUNICORN_PORT, NO_OBSERVE_PORT)
+        for port in (*ports, *sweep_ports):
             self.box.wait_http(f"http://127.0.0.1:{port}/health")
         self.box.wait_http(f"{self.no_keepalive_url}/health")
         scheme = "https://localhost" if self.parts.tls else "http://127.0.0.1"
@@ -192,9 +224,11 @@ class ServingBench:
         return median_runs(runs)
 
     def teardown(self) -> None:
-        for unit in (*UVICORN_UNITS, "bench-gunicorn", *map(sweep_unit, self.sweep_counts)):
+        for unit in (*UVICORN_UNITS, *GUNICORN_UNITS, *map(sweep_unit, self.sweep_counts)):
             self.box.stop_unit(unit)
-        self.box.sh(f"rm -f {BENCH_CONF}; nginx -t -q && systemctl reload nginx", check=False)
+        self.box.sh(
+            f"rm -f {BENCH_CONF} {NO_OBSERVE_CONF}; nginx -t -q && systemctl reload nginx", check=False
+        )
 
     def load(self, config: str, url: str, path: str, workers: int | None, units: Sequence[str] = ()) -> Run:
         """One wrk run; `units`: the systemd units serving it, whose CPU per request is recorded
@@ -232,6 +266,12 @@ class ServingBench:
             ("uvicorn", f"http://127.0.0.1:{UVICORN_PORT}", 1, ("bench-uvicorn",)),
             ("uvicorn-no-log", f"http://127.0.0.1:{UVICORN_NO_LOG_PORT}", 1, ("bench-uvicorn-no-log",)),
             ("gunicorn", f"http://127.0.0.1:{GUNICORN_PORT}", workers, ("bench-gunicorn",)),
+            (
+                "gunicorn-no-observe",
+                f"http://127.0.0.1:{NO_OBSERVE_PORT}",
+                workers,
+                ("bench-gunicorn-no-observe",),
+            ),
             ("deployed", self.deployed, workers, ("nginx", app)),
             ("deployed-no-ka", self.no_keepalive_url, workers, ("nginx", app)),
         ]

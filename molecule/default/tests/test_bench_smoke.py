@@ -50,6 +50,7 @@ def test_bench_runs_every_configuration_and_cleans_up(host, tmp_path: Path) -> N
         "uvicorn",
         "uvicorn-no-log",
         "gunicorn",
+        "gunicorn-no-observe",
         "deployed",
         "deployed-no-ka",
         "sweep",
@@ -72,10 +73,13 @@ def test_bench_runs_every_configuration_and_cleans_up(host, tmp_path: Path) -> N
         assert run["cpu_us"].get("wrk", 0) > 0, run
     assert "proxy cost (deployed / gunicorn) /health" in data["ratios"]
     assert "nginx CPU: proxied (deployed) / return 200 /health" in data["ratios"]
+    assert "request metrics: worker µs per request added by deploy_observe /health" in data["ratios"]
     assert "## nginx's proxied location, part by part" in (tmp_path / "results.md").read_text()
     assert "| deployed | `/health` |" in (tmp_path / "results.md").read_text()
     # The fixture is gone and nginx serves the site as before.
     assert not host.file("/etc/nginx/conf.d/zz-bench.conf").exists
-    for unit in ("bench-uvicorn", "bench-uvicorn-no-log", "bench-gunicorn", "bench-sweep-1", "bench-sweep-2"):
+    assert not host.file("/run/bench-no-observe.conf.py").exists
+    units = ("bench-uvicorn", "bench-uvicorn-no-log", "bench-gunicorn", "bench-gunicorn-no-observe")
+    for unit in (*units, "bench-sweep-1", "bench-sweep-2"):
         assert not host.service(unit).is_running, unit
     assert host.run(f"curl -sf --cacert {CA} https://localhost/health").rc == 0
