@@ -71,7 +71,8 @@ accounts_differ:
   type: list
 read:
   description:
-    - Per path, C(type) (missing, link, file, directory, other) and C(target), C(content) or C(entries).
+    - Per path, C(type) (missing, link, file, directory, other) and C(target), C(content) or C(entries);
+      a file's C(owner), C(group) and C(mode) (four octal digits) too.
   type: dict
 """
 
@@ -196,6 +197,10 @@ def read_path(path: str) -> dict[str, Any]:
             st = os.stat(path)
         if stat.S_ISREG(st.st_mode):
             found.setdefault("type", "file")
+            # What a file task would set, so a caller can compare it as the paths are compared.
+            found["owner"] = _name(pwd.getpwuid, st.st_uid)
+            found["group"] = _name(grp.getgrgid, st.st_gid)
+            found["mode"] = f"{stat.S_IMODE(st.st_mode):04o}"
             with open(path, "rb") as handle:
                 content = handle.read(READ_LIMIT + 1)
             if len(content) > READ_LIMIT:

@@ -154,16 +154,20 @@ def test_read_path_kinds(tmp_path: Path) -> None:
     current = host_state.read_path(str(tmp_path / "current"))
     assert (current["type"], current["target"]) == ("link", "releases/1.0.0")
     assert [e["name"] for e in current["entries"]] == ["MANIFEST.sha256"]
+    (tmp_path / "releases" / "1.0.0" / "MANIFEST.sha256").chmod(0o640)
     manifest = host_state.read_path(str(tmp_path / "releases" / "1.0.0" / "MANIFEST.sha256"))
-    assert manifest == {"type": "file", "content": "abc\n"}
-    assert host_state.read_path(str(tmp_path / "big")) == {"type": "file", "too_big": True}
+    me = pwd.getpwuid(os.getuid()).pw_name, grp.getgrgid(os.getgid()).gr_name
+    # A file's owner, group and mode, as the file tasks would set them.
+    assert manifest == {"type": "file", "content": "abc\n", "owner": me[0], "group": me[1], "mode": "0640"}
+    big = host_state.read_path(str(tmp_path / "big"))
+    assert (big["type"], big["too_big"], "content" in big) == ("file", True, False)
     assert host_state.read_path(str(tmp_path / "previous")) == {"type": "missing"}
     listing = host_state.read_path(str(tmp_path / "releases"))
     assert [(e["name"], e["isdir"]) for e in listing["entries"]] == [("1.0.0", True)]
     # Through links: what they lead to is read too; a dangling one has its target only.
     (tmp_path / "manifest-link").symlink_to(tmp_path / "releases" / "1.0.0" / "MANIFEST.sha256")
     through = host_state.read_path(str(tmp_path / "manifest-link"))
-    assert (through["type"], through["content"]) == ("link", "abc\n")
+    assert (through["type"], through["content"], through["mode"]) == ("link", "abc\n", "0640")
     (tmp_path / "releases-link").symlink_to("releases")
     assert host_state.read_path(str(tmp_path / "releases-link"))["entries"] == listing["entries"]
     (tmp_path / "dangling").symlink_to("nowhere")
