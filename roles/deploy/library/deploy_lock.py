@@ -36,6 +36,11 @@ options:
   audit: {description: The audit line (a JSON object) written when this run's lock is released., type: dict}
   audit_path: {description: The audit log (JSON lines)., type: path}
   identifier: {description: The journald syslog identifier of the audit lines., type: str}
+  directory_mode:
+    description:
+      - With C(state=present), the lock's directory is made (root:root, this octal mode) or set so first;
+        C(directory_changed) says whether it was. Saves the run a module of its own.
+    type: str
 """
 
 
@@ -88,7 +93,25 @@ def take_over(path: str, holder: dict[str, Any]) -> bool:
     return bool(now) and now.get("run") == holder["run"]
 
 
-def acquire(module: AnsibleModule, path: str) -> None:
+def ensure_directory(path: str, mode: int) -> bool:
+    """`path` a directory owned by root:root with `mode`; True when it had to be made or set."""
+    changed = False
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        os.makedirs(path, mode=mode)
+        st = os.stat(path)
+        changed = True
+    if (st.st_uid, st.st_gid) != (0, 0):
+        os.chown(path, 0, 0)
+        changed = True
+    if st.st_mode & 0o7777 != mode:
+        os.chmod(path, mode)
+        changed = True
+    return changed
+
+
+def acquire(module: AnsibleModule, path: str, directory_changed: bool = False) -> None:
     holder = dict(module.params["holder"] or {})
     if not holder.get("run"):
         module.fail_json(msg="deploy_lock: holder.run is required to take the lock")
@@ -99,11 +122,22 @@ def acquire(module: AnsibleModule, path: str) -> None:
     while True:
         current = read_lock(path)
         if current is not None and current.get("run") == holder["run"]:
-            module.exit_json(changed=False, holder=current, msg="this run holds the lock")
+            module.exit_json(
+                changed=False,
+                holder=current,
+                msg="this run holds the lock",
+                directory_changed=directory_changed,
+            )
         if current is None:
             if write_new(path, holder):
                 msg = "took the lock" + (f" after waiting for {describe(waited_for)}" if waited_for else "")
-                module.exit_json(changed=True, holder=holder, msg=msg, waited=waited_for is not None)
+                module.exit_json(
+                    changed=True,
+                    holder=holder,
+                    msg=msg,
+                    waited=waited_for is not None,
+                    directory_changed=directory_changed,
+                )
             continue
         age = time.time() - float(current.get("since_epoch", 0))
         if age > module.params["expiry"]:
@@ -116,6 +150,7 @@ def acquire(module: AnsibleModule, path: str) -> None:
                     changed=True,
                     holder=holder,
                     taken_over=current,
+                    directory_changed=directory_changed,
                     msg=f"took over the expired lock of {describe(current)}",
                 )
             continue
@@ -178,6 +213,7 @@ def main() -> None:
             "audit": {"type": "dict"},
             "audit_path": {"type": "path"},
             "identifier": {"type": "str"},
+            "directory_mode": {"type": "str"},
         },
         supports_check_mode=True,
     )
@@ -186,7 +222,8 @@ def main() -> None:
         # --check takes no lock and writes no audit line; it reports the holder.
         module.exit_json(changed=False, holder=read_lock(path))
     if module.params["state"] == "present":
-        acquire(module, path)
+        mode = module.params["directory_mode"]
+        acquire(module, path, ensure_directory(os.path.dirname(path), int(mode, 8)) if mode else False)
     release(module, path)
 
 
