@@ -53,13 +53,20 @@ class Sandbox:
         return len(self.sh(f"ps --ppid {pid} -o pid=").split())
 
     def start_unit(
-        self, unit: str, command: str, extra: dict[str, str] | None = None, user: str | None = None
+        self,
+        unit: str,
+        command: str,
+        extra: dict[str, str] | None = None,
+        user: str | None = None,
+        workdir: str | None = None,
     ) -> None:
-        """A transient unit running as the app's user (or `user`), like the real service.
+        """A transient unit running as the app's user in its release (or `user` in `workdir`),
+        like the real service.
 
         `extra`: RuntimeDirectory (a unit property) and environment variables.
         """
         user = user or self.app
+        workdir = workdir or f"/opt/{self.app}/current"
         extra = dict(extra or {})
         runtime_dir = extra.pop("RuntimeDirectory", None)
         options = f"--property RuntimeDirectory={runtime_dir} " if runtime_dir else ""
@@ -68,7 +75,7 @@ class Sandbox:
         self.sh(f"systemctl reset-failed {unit} 2>/dev/null || true")
         self.sh(
             f"systemd-run --quiet --unit {unit} --uid {user} --gid {user} "
-            f"--property WorkingDirectory=/opt/{self.app}/current "
+            f"--property WorkingDirectory={workdir} "
             f"--setenv PATH=/opt/{self.app}/current/venv/bin:/usr/bin "
             f"{options}{command}"
         )
@@ -108,4 +115,7 @@ class Sandbox:
             cpu.script(command, units) + f"echo {h2load.LOG_MARKER}; cat {log}; rm -f {log}\n",
             timeout=seconds + 60,
         )
+        wanted = "http/1.1" if h1 else "h2"
+        if f"Application protocol: {wanted}" not in out:
+            raise RuntimeError(f"h2load to {url} did not speak {wanted}:\n{out[:2000]}")
         return h2load.parse(out), cpu.parse(out)

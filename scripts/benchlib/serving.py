@@ -240,7 +240,7 @@ class ServingBench:
             )
         )
         for unit, command in peers.commands().items():
-            self.box.start_unit(unit, command, dict(peers.ENV), user=user)
+            self.box.start_unit(unit, command, dict(peers.ENV), user=user, workdir=peers.DIR)
         for port in (peers.CADDY_PORT, peers.HAPROXY_PORT):
             self.box.wait_http(f"https://localhost:{port}/health")
         self.peers = True
