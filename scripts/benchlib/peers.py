@@ -38,13 +38,15 @@ def tls_paths(directives: str) -> Tls:
 
 def install_command() -> str:
     """The peers and h2load in the bench container; Debian's caddy.service would take :80 from
-    nginx, so it is stopped and masked at once (policy-rc.d keeps it from starting at all)."""
+    nginx, so it is stopped and masked at once (a policy-rc.d of our own, when the host has none,
+    keeps it from starting at all)."""
     wanted = " ".join(PACKAGES)
     return (
         "command -v caddy >/dev/null && command -v haproxy >/dev/null && command -v h2load >/dev/null || "
-        "( printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod 0755 /usr/sbin/policy-rc.d && "
-        f"apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq {wanted} >/dev/null; "
-        "rc=$?; rm -f /usr/sbin/policy-rc.d; exit $rc )\n"
+        "( made=; [ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d "
+        "&& chmod 0755 /usr/sbin/policy-rc.d && made=1; }; if apt-get update -qq && "
+        f"DEBIAN_FRONTEND=noninteractive apt-get install -y -qq {wanted} >/dev/null; "
+        'then rc=0; else rc=$?; fi; [ -z "$made" ] || rm -f /usr/sbin/policy-rc.d; exit $rc )\n'
         "systemctl disable --now caddy.service haproxy.service >/dev/null 2>&1 || true\n"
         "systemctl mask caddy.service haproxy.service >/dev/null 2>&1 || true\n"
     )
