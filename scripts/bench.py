@@ -49,6 +49,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--rounds", type=int, default=3, help="interleaved rounds; each figure is the median round"
     )
+    parser.add_argument(
+        "--decompose-rounds",
+        type=int,
+        default=None,
+        help="rounds of nginx's decomposition (default: --rounds, at most 2, to keep make bench short)",
+    )
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (keep-alive)")
     parser.add_argument("--paths", type=csv(str), default=["/items/1", "/health"])
     parser.add_argument("--sweep", type=csv(int), default=[1, 2, 3, 5, 7], help="worker counts to sweep")
@@ -69,16 +75,19 @@ def main(argv: list[str]) -> int:
     print(f"Serving ({container}):", flush=True)
     box = Sandbox(container, args.app, args.module)
     bench = ServingBench(box, args.seconds, args.connections, args.sweep)
+    decompose_rounds = args.decompose_rounds or min(args.rounds, 2)
     try:
         bench.setup(args.paths[0])
         runs = bench.compare(args.paths, args.rounds)
-        runs += bench.decompose(args.paths[0], args.rounds)
+        runs += bench.http2(args.paths[0], args.rounds)
+        runs += bench.decompose(args.paths[0], decompose_rounds)
         runs += bench.sweep(args.paths[0], args.rounds)
     finally:
         bench.teardown()
     settings = {
         "seconds": args.seconds,
         "rounds": args.rounds,
+        "decompose_rounds": decompose_rounds,
         "connections": args.connections,
         "paths": args.paths,
     }

@@ -1,11 +1,13 @@
-"""CPU time per request: of nginx, the app's workers and the load generator, around one wrk run.
+"""CPU time per request: of nginx, the app's workers, the other fronts and the load generator.
 
 Throughput on a shared 2-core machine swings by 10-20 % from one run to the next; the CPU a
 process spends per request hardly moves with it, so a regression shows as a number. Read from
-/proc/<pid>/stat (utime + stime + cutime + cstime) of each unit's main process and its direct
-children, before and after the run: a child that exits during the run (a recycled worker, an
-nginx worker after a reload) is counted through its parent's cutime/cstime. The load
-generator's share is the shell's children time (bash `times`) across the wrk command alone.
+each unit's cgroup (`usage_usec` of its `cpu.stat`, the path `systemctl show -p ControlGroup`
+gives, under /sys/fs/cgroup or, on a hybrid cgroup v1 host, /sys/fs/cgroup/unified: the test
+containers share the host's cgroup namespace) before and after the run: every process of the
+unit counts, one that exits during the run (a recycled worker, an nginx worker after a reload)
+included. The load generator's share is the shell's children time (bash `times`) across the
+wrk (or h2load) command alone.
 """
 
 from __future__ import annotations
@@ -13,14 +15,18 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-# One line per unit: "CPU <phase> <unit> <clock ticks>", for the unit's main process and children.
+# One line per unit: "CPU <phase> <unit> <µs>", the unit's cgroup's usage_usec.
 _SNAPSHOT = r"""snap() {
   for unit in "$@"; do
-    main=$(systemctl show --property=MainPID --value "$unit")
-    pids=/proc/$main/stat
-    for child in $(ps --ppid "$main" -o pid= 2>/dev/null); do pids="$pids /proc/$child/stat"; done
-    ticks=$(cat $pids 2>/dev/null | awk '{ sub(/^.*\) /, ""); t += $12 + $13 + $14 + $15 } END { print t+0 }')
-    echo "CPU $phase $unit $ticks"
+    cg=$(systemctl show --property=ControlGroup --value "$unit")
+    usec=0
+    for root in /sys/fs/cgroup /sys/fs/cgroup/unified; do
+      if [ -n "$cg" ] && [ -r "$root$cg/cpu.stat" ]; then
+        usec=$(awk '$1 == "usage_usec" { print $2 }' "$root$cg/cpu.stat")
+        break
+      fi
+    done
+    echo "CPU $phase $unit $usec"
   done
 }
 """
@@ -30,7 +36,7 @@ def script(command: str, units: Sequence[str]) -> str:
     """`command` (wrk) wrapped in CPU snapshots of `units`; its own output is kept as it is."""
     names = " ".join(units)
     return (
-        f"{_SNAPSHOT}echo HZ $(getconf CLK_TCK)\n"
+        f"{_SNAPSHOT}"
         f"phase=before snap {names}\n"
         "echo TIMES before; times\n"
         f"{command}\n"
@@ -48,12 +54,10 @@ def _seconds(text: str) -> float:
 
 def parse(text: str) -> dict[str, float]:
     """CPU seconds spent during the command: per unit, and "wrk" for the command itself."""
-    hz_match = re.search(r"^HZ (\d+)$", text, re.M)
-    hz = int(hz_match.group(1)) if hz_match else 100
-    ticks: dict[str, dict[str, int]] = {"before": {}, "after": {}}
+    usec: dict[str, dict[str, int]] = {"before": {}, "after": {}}
     for phase, unit, value in re.findall(r"^CPU (before|after) (\S+) (\d+)$", text, re.M):
-        ticks[phase][unit] = int(value)
-    out = {unit: (ticks["after"][unit] - ticks["before"].get(unit, 0)) / hz for unit in ticks["after"]}
+        usec[phase][unit] = int(value)
+    out = {unit: (usec["after"][unit] - usec["before"].get(unit, 0)) / 1e6 for unit in usec["after"]}
     children = {}
     for phase, _, child_user, child_sys in re.findall(
         r"^TIMES (before|after)\n(\S+ \S+)\n(\S+) (\S+)$", text, re.M

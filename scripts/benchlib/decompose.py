@@ -109,3 +109,13 @@ def fixture(parts: SiteParts, body: str, return_port: int) -> str:
             f"  {server}\n  location / {{ {location} }} }}"
         )
     return "\n".join(servers) + "\n"
+
+
+def plain_server(parts: SiteParts, body: str, port: int) -> str:
+    """The site's location with everything it has ("all parts") on a plain-HTTP loopback
+    listener: the deployed path without TLS, for TLS's cost and the proxy's."""
+    _, server, location, _ = variants(parts, body)[-1]
+    return (
+        f"server {{ listen 127.0.0.1:{port}; server_name localhost;\n"
+        f"  {server}\n  location / {{ {location} }} }}\n"
+    )

@@ -15,14 +15,28 @@ from benchlib.deploying import DeployRun
 from benchlib.serving import Run
 
 TARGETS = {
-    "proxy cost (deployed / gunicorn)": ("deployed", "gunicorn", 0.95),
     "deployment gain (deployed / uvicorn)": ("deployed", "uvicorn", 1.8),
 }
+# Reported beside the targets, without one: (numerator, denominator) configurations.
+CONTEXT = {
+    "deployed / uvicorn without access log": ("deployed", "uvicorn-no-log"),
+    "upstream keep-alive gain": ("deployed", "deployed-no-ka"),
+    # The old proxy-cost target (0.95), retired: TLS and proxying together.
+    "proxy and TLS cost (deployed / gunicorn)": ("deployed", "gunicorn"),
+    "TLS cost (deployed / deployed-plain)": ("deployed", "deployed-plain"),
+    "proxy cost (deployed-plain / gunicorn)": ("deployed-plain", "gunicorn"),
+    "HTTP/2 (deployed-h2 / deployed-h1 (h2load))": ("deployed-h2", "deployed-h1 (h2load)"),
+}
+# The fronts a user would pick instead of the deployed nginx site (benchlib/peers.py).
+PEERS = ("caddy", "haproxy")
+PEER_TARGET = 1.0
 # nginx's CPU per proxied request (the deployed site) against its CPU per `return 200` of the
 # same body over the same TLS with the same headers and log (the decomposition's), at most.
 RETURN_VARIANT = PREFIX + "return + headers + log"
 NGINX_CPU_LIMIT = 2.0
 ROLES = ("nginx", "workers", "wrk")
+# The serving table's CPU columns: a peer's own CPU ("front") shows in the front column.
+SERVING_ROLES = ("front", "workers", "wrk")
 DEPLOY_LIMITS = {"first provisioning": 180.0, "idempotent re-run": 15.0, "code-only release": 45.0}
 
 
@@ -62,12 +76,42 @@ def ratios(runs: list[Run]) -> dict[str, dict[str, float | bool | str]]:
     for path in sorted({path for _, path in rounds}):
         for label, (num, den, target) in TARGETS.items():
             add(f"{label} {path}", (num, path), (den, path), target)
-        add(f"deployed / uvicorn without access log {path}", ("deployed", path), ("uvicorn-no-log", path))
-        add(f"upstream keep-alive gain {path}", ("deployed", path), ("deployed-no-ka", path))
+        for label, (num, den) in CONTEXT.items():
+            add(f"{label} {path}", (num, path), (den, path))
+        peer_front(runs, path, out)
     sweep_default(runs, out)
     nginx_cpu(runs, out)
     observe_cpu(runs, out)
     return out
+
+
+def peer_front(runs: list[Run], path: str, out: dict[str, dict[str, float | bool | str]]) -> None:
+    """The deployed nginx front against the best of Caddy and HAProxy, round by round (the best
+    peer of each round); met when ≥ PEER_TARGET with a p99 no worse than that of the peer with the
+    best median round."""
+    by_config = {r.config: r for r in runs if r.path == path}
+    deployed = by_config.get("deployed")
+    peers = [by_config[name] for name in PEERS if name in by_config]
+    if deployed is None or not peers:
+        return
+    rounds = [p.rounds or [p.result.rps] for p in peers]
+    mine = deployed.rounds or [deployed.result.rps]
+    if len({len(r) for r in rounds} | {len(mine)}) == 1:
+        value = paired(mine, [max(values) for values in zip(*rounds, strict=True)])
+    else:
+        value = paired(mine, [max(statistics.median(r) for r in rounds)])
+    best = max(peers, key=lambda p: p.result.rps)
+    p99_ok = deployed.result.p99_ms <= best.result.p99_ms
+    out[f"nginx front / best of Caddy and HAProxy {path}"] = {
+        "value": round(value, 3),
+        "target": f"≥ {PEER_TARGET}, p99 ≤ {best.config}'s",
+        "met": value >= PEER_TARGET and p99_ok,
+    }
+    out[f"p99: nginx front / {best.config} {path}"] = {
+        "value": round(deployed.result.p99_ms / best.result.p99_ms, 3) if best.result.p99_ms else 0.0,
+        "target": "",
+        "met": True,
+    }
 
 
 def observe_cpu(runs: list[Run], out: dict[str, dict[str, float | bool | str]]) -> None:
@@ -153,11 +197,14 @@ def markdown(data: dict[str, Any]) -> str:
         "",
         "## Serving",
         "",
-        "CPU time per request (µs, median over rounds; /proc, around each wrk run) of nginx, of the "
-        "process(es) serving the app and of wrk: steadier than requests/s on a shared machine.",
+        "CPU time per request (µs, median over rounds; each unit's cgroup `cpu.stat`, around each run) "
+        "of the front (nginx, or Caddy's or HAProxy's unit), of the process(es) serving the app and of "
+        "the client (wrk or h2load): steadier than requests/s on a shared machine. "
+        "`deployed-h2` and `deployed-h1 (h2load)` are h2load's runs (HTTP/2 and HTTP/1.1, one stream "
+        "per connection); every other row is wrk's (HTTP/1.1).",
         "",
         "| configuration | path | workers | req/s | p50 ms | p99 ms | errors "
-        "| nginx µs | workers µs | wrk µs | req/s per round |",
+        "| front µs | workers µs | wrk µs | req/s per round |",
         "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     serving = [r for r in data["serving"] if not r["config"].startswith(PREFIX)]
@@ -166,8 +213,10 @@ def markdown(data: dict[str, Any]) -> str:
         per_round = " / ".join(f"{rps:.0f}" for rps in r.get("rounds_rps", []))
         lines.append(
             f"| {r['config']} | `{r['path']}` | {r['workers'] or '-'} | {r['rps']:.0f} | "
-            f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} | {cpu_cells(r)} | {per_round} |"
+            f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} | "
+            f"{cpu_cells(r, SERVING_ROLES)} | {per_round} |"
         )
+    lines += fronts(serving)
     if parts:
         lines += decomposition(parts)
     lines += ["", "## Ratios", "", "| ratio | value | target | met |", "| --- | ---: | ---: | --- |"]
@@ -194,9 +243,43 @@ def markdown(data: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def cpu_cells(row: dict[str, Any]) -> str:
-    cpu = row.get("cpu_us") or {}
-    return " | ".join(f"{cpu[role]:.0f}" if role in cpu else "-" for role in ROLES)
+def cpu_cells(row: dict[str, Any], roles: tuple[str, ...] = ROLES) -> str:
+    """The CPU µs cells of `roles`; "front" is the peer's own figure, else nginx's."""
+    cpu = dict(row.get("cpu_us") or {})
+    cpu.setdefault("front", cpu.get("nginx"))
+    return " | ".join(f"{cpu[role]:.0f}" if cpu.get(role) is not None else "-" for role in roles)
+
+
+def fronts(serving: list[dict[str, Any]]) -> list[str]:
+    """Each front's CPU per request next to nginx's `return 200` of the same path."""
+    names = ("nginx-return", "deployed", "deployed-plain", "deployed-h2", *PEERS)
+    rows = [r for r in serving if r["config"] in names]
+    if not any(r["config"] in PEERS for r in rows):
+        return []
+    answer = {r["path"]: (r.get("cpu_us") or {}).get("nginx") for r in rows if r["config"] == "nginx-return"}
+    lines = [
+        "",
+        "## The fronts",
+        "",
+        "The deployed nginx site against Caddy and HAProxy (HTTPS with the site's certificate, "
+        "keep-alive to the app's socket, a JSON access log: benchlib/peers.py) and against itself "
+        "without TLS; the front's CPU µs per request from its unit's cgroup, and that over nginx's "
+        "µs per `return 200` (plain HTTP, no log) of the same path in the same run.",
+        "",
+        "| front | path | req/s | p99 ms | errors | front µs | / nginx `return 200` µs | workers µs |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        cpu = r.get("cpu_us") or {}
+        own = cpu.get("front", cpu.get("nginx"))
+        base = answer.get(r["path"])
+        times = f"{own / base:.1f}" if own and base else "-"
+        workers = f"{cpu['workers']:.0f}" if "workers" in cpu else "-"
+        lines.append(
+            f"| {r['config']} | `{r['path']}` | {r['rps']:.0f} | {r['p99_ms']:.2f} | {r['errors']} | "
+            f"{f'{own:.0f}' if own else '-'} | {times} | {workers} |"
+        )
+    return lines
 
 
 def decomposition(parts: list[dict[str, Any]]) -> list[str]:

@@ -7,7 +7,7 @@ import subprocess
 import time
 from collections.abc import Sequence
 
-from benchlib import cpu
+from benchlib import cpu, h2load
 from benchlib.wrk import WrkResult, parse
 
 
@@ -52,11 +52,21 @@ class Sandbox:
         pid = self.sh(f"systemctl show --property=MainPID --value {self.app}.service").strip()
         return len(self.sh(f"ps --ppid {pid} -o pid=").split())
 
-    def start_unit(self, unit: str, command: str, extra: dict[str, str] | None = None) -> None:
-        """A transient unit running as the app's user, like the real service.
+    def start_unit(
+        self,
+        unit: str,
+        command: str,
+        extra: dict[str, str] | None = None,
+        user: str | None = None,
+        workdir: str | None = None,
+    ) -> None:
+        """A transient unit running as the app's user in its release (or `user` in `workdir`),
+        like the real service.
 
         `extra`: RuntimeDirectory (a unit property) and environment variables.
         """
+        user = user or self.app
+        workdir = workdir or f"/opt/{self.app}/current"
         extra = dict(extra or {})
         runtime_dir = extra.pop("RuntimeDirectory", None)
         options = f"--property RuntimeDirectory={runtime_dir} " if runtime_dir else ""
@@ -64,8 +74,8 @@ class Sandbox:
         self.sh(f"systemctl stop {unit} 2>/dev/null || true")
         self.sh(f"systemctl reset-failed {unit} 2>/dev/null || true")
         self.sh(
-            f"systemd-run --quiet --unit {unit} --uid {self.app} --gid {self.app} "
-            f"--property WorkingDirectory=/opt/{self.app}/current "
+            f"systemd-run --quiet --unit {unit} --uid {user} --gid {user} "
+            f"--property WorkingDirectory={workdir} "
             f"--setenv PATH=/opt/{self.app}/current/venv/bin:/usr/bin "
             f"{options}{command}"
         )
@@ -89,3 +99,23 @@ class Sandbox:
         )
         out = self.sh(cpu.script(command, units), timeout=seconds + 60)
         return parse(out), cpu.parse(out)
+
+    def h2load(
+        self, url: str, *, seconds: float, connections: int, h1: bool = False, units: Sequence[str] = ()
+    ) -> tuple[WrkResult, dict[str, float]]:
+        """One h2load run (HTTP/2, one stream per connection at a time like wrk's keep-alive
+        HTTP/1.1; `h1`: h2load speaking HTTP/1.1), with the CPU seconds as wrk()'s."""
+        log = "/tmp/bench-h2load.log"
+        command = (
+            f"h2load --threads 2 --clients {connections} --max-concurrent-streams 1 "
+            f"--duration {max(1, round(seconds))} --log-file {log} {'--h1 ' if h1 else ''}"
+            f"{shlex.quote(url)}"
+        )
+        out = self.sh(
+            cpu.script(command, units) + f"echo {h2load.LOG_MARKER}; cat {log}; rm -f {log}\n",
+            timeout=seconds + 60,
+        )
+        wanted = "http/1.1" if h1 else "h2"
+        if f"Application protocol: {wanted}" not in out:
+            raise RuntimeError(f"h2load to {url} did not speak {wanted}:\n{out[:2000]}")
+        return h2load.parse(out), cpu.parse(out)

@@ -10,7 +10,10 @@ All in the sandbox container, load generator included (loopback only):
                    what the metrics cost the workers
   deployed         nginx -> unix socket -> Gunicorn: the real path
   deployed-no-ka   the real path without upstream keep-alive
-plus a sweep of the worker count through nginx.
+  deployed-plain   the site's location on a plain-HTTP loopback listener (TLS's cost, the proxy's)
+  caddy, haproxy   the fronts a user would pick instead, HTTPS with the same certificate (peers.py)
+plus HTTP/2 on the deployed path (h2load, beside h2load's HTTP/1.1) and a sweep of the worker
+count through nginx.
 
 The machine is shared and its speed drifts by 10-20 % from one run to the
 next, so the configurations are measured in rounds, interleaved (every
@@ -25,7 +28,7 @@ import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from benchlib import cpu, decompose
+from benchlib import cpu, decompose, peers
 from benchlib.sandbox import Sandbox
 from benchlib.wrk import WrkResult
 
@@ -41,6 +44,9 @@ NO_OBSERVE_CONF = "/run/bench-no-observe.conf.py"
 SWEEP_PORT = 19100
 SWEEP_NGINX_PORT = 18100
 BENCH_CONF = "/etc/nginx/conf.d/zz-bench.conf"
+CADDY_LOG = "/var/log/bench-caddy/access.log"
+# The unit serving each front's CPU role: nginx's own, or a peer's ("front").
+FRONT_UNITS = {"bench-caddy", "bench-haproxy"}
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,11 @@ def median_runs(runs: list[Run]) -> list[Run]:
         }
         out.append(Run(config, path, workers, middle.result, rounds, errors, cpu))
     return out
+
+
+def role_of(unit: str) -> str:
+    """The CPU role a unit's figures are shown as."""
+    return "nginx" if unit == "nginx" else "front" if unit in FRONT_UNITS else "workers"
 
 
 def sweep_unit(count: int) -> str:
@@ -155,10 +166,13 @@ class ServingBench:
         # The decomposition's site parts and the body its `return 200` variants answer (setup()).
         self.parts = decompose.SiteParts("", "", "", "", "", "")
         self.body = '{"message":"Hello from FastAPI!"}'
+        # Caddy and HAProxy run (setup(), when the site speaks HTTPS).
+        self.peers = False
 
     def setup(self, decompose_path: str = "/items/1") -> None:
         """`decompose_path`: whose answer the decomposition's `return 200` variants send."""
         self.box.sh("command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)")
+        self.box.sh(peers.install_command(), timeout=600)
         self.deployed = self.deployed_url()
         self.workers = self.box.worker_count()
         tls = self.site_tls() if self.deployed.startswith("https:") else ""
@@ -172,6 +186,7 @@ class ServingBench:
         answer = f"curl -sk --max-time 5 -H 'Host: localhost' {self.deployed}{decompose_path}"
         self.body = self.box.sh(answer).strip() or self.body
         fixture += decompose.fixture(self.parts, self.body, NGINX_RETURN_PORT)
+        fixture += decompose.plain_server(self.parts, self.body, peers.PLAIN_PORT)
         self.box.sh(f"cat > {BENCH_CONF} <<'EOF'\n{fixture}EOF\nnginx -t -q && systemctl reload nginx")
         uvicorn = f"/opt/{self.box.app}/current/venv/bin/uvicorn {self.box.module} --host 127.0.0.1"
         self.box.start_unit("bench-uvicorn", f"{uvicorn} --port {UVICORN_PORT}")
@@ -195,14 +210,40 @@ class ServingBench:
                 gunicorn_command(self.box.app, self.box.module, SWEEP_PORT + i, count),
                 multiproc_env(sweep_unit(count)),
             )
+        if tls:
+            self.start_peers(tls)
         sweep_ports = [SWEEP_NGINX_PORT + i for i in range(len(self.sweep_counts))]
-        ports = (NGINX_RETURN_PORT, UVICORN_PORT, UVICORN_NO_LOG_PORT, GUNICORN_PORT, NO_OBSERVE_PORT)
+        ports = (
+            NGINX_RETURN_PORT,
+            peers.PLAIN_PORT,
+            UVICORN_PORT,
+            UVICORN_NO_LOG_PORT,
+            GUNICORN_PORT,
+            NO_OBSERVE_PORT,
+        )
         for port in (*ports, *sweep_ports):
             self.box.wait_http(f"http://127.0.0.1:{port}/health")
         self.box.wait_http(f"{self.no_keepalive_url}/health")
         scheme = "https://localhost" if self.parts.tls else "http://127.0.0.1"
         for i in range(len(decompose.variants(self.parts, self.body))):
             self.box.wait_http(f"{scheme}:{decompose.DECOMPOSE_PORT + i}/health")
+
+    def start_peers(self, tls: str) -> None:
+        """Caddy and HAProxy on loopback, proxying to the app's socket as nginx's user: the socket
+        is group www-data's (nginx's), mode 0660."""
+        socket = f"/run/{self.box.app}.sock"
+        user = "www-data"
+        self.box.sh(f"install -d -o {user} {CADDY_LOG.rsplit('/', 1)[0]}")
+        self.box.sh(
+            peers.setup_command(
+                peers.tls_paths(tls), user, peers.caddyfile(socket, CADDY_LOG), peers.haproxy_cfg(socket)
+            )
+        )
+        for unit, command in peers.commands().items():
+            self.box.start_unit(unit, command, dict(peers.ENV), user=user, workdir=peers.DIR)
+        for port in (peers.CADDY_PORT, peers.HAPROXY_PORT):
+            self.box.wait_http(f"https://localhost:{port}/health")
+        self.peers = True
 
     def decompose(self, path: str, rounds: int = 1) -> list[Run]:
         """nginx's CPU per request for each part of the site's proxied location alone (benchlib.decompose)."""
@@ -224,19 +265,41 @@ class ServingBench:
         return median_runs(runs)
 
     def teardown(self) -> None:
-        for unit in (*UVICORN_UNITS, *GUNICORN_UNITS, *map(sweep_unit, self.sweep_counts)):
+        units = (*UVICORN_UNITS, *GUNICORN_UNITS, *peers.UNITS, *map(sweep_unit, self.sweep_counts))
+        for unit in units:
             self.box.stop_unit(unit)
         self.box.sh(
-            f"rm -f {BENCH_CONF} {NO_OBSERVE_CONF}; nginx -t -q && systemctl reload nginx", check=False
+            f"rm -rf {BENCH_CONF} {NO_OBSERVE_CONF} {peers.DIR} {CADDY_LOG.rsplit('/', 1)[0]}; "
+            "nginx -t -q && systemctl reload nginx",
+            check=False,
         )
 
-    def load(self, config: str, url: str, path: str, workers: int | None, units: Sequence[str] = ()) -> Run:
-        """One wrk run; `units`: the systemd units serving it, whose CPU per request is recorded
-        (nginx.service as "nginx", any other as "workers"), with wrk's own."""
-        result, seconds = self.box.wrk(
-            url + path, seconds=self.seconds, connections=self.connections, units=units
-        )
-        roles = {unit: "nginx" if unit == "nginx" else "workers" for unit in units}
+    def load(
+        self,
+        config: str,
+        url: str,
+        path: str,
+        workers: int | None,
+        units: Sequence[str] = (),
+        client: str = "wrk",
+    ) -> Run:
+        """One wrk run (`client` "h2load" or "h2load-h1": h2load over HTTP/2 or HTTP/1.1);
+        `units`: the systemd units serving it, whose CPU per request is recorded (nginx.service as
+        "nginx", Caddy's and HAProxy's as "front", any other as "workers"), with the client's own
+        (as "wrk")."""
+        if client == "wrk":
+            result, seconds = self.box.wrk(
+                url + path, seconds=self.seconds, connections=self.connections, units=units
+            )
+        else:
+            result, seconds = self.box.h2load(
+                url + path,
+                seconds=self.seconds,
+                connections=self.connections,
+                h1=client == "h2load-h1",
+                units=units,
+            )
+        roles = {unit: role_of(unit) for unit in units}
         cpu_us = cpu.per_request(seconds, roles, result.requests)
         usage = "  ".join(f"{role} {value:5.0f}" for role, value in cpu_us.items())
         print(
@@ -274,13 +337,32 @@ class ServingBench:
             ),
             ("deployed", self.deployed, workers, ("nginx", app)),
             ("deployed-no-ka", self.no_keepalive_url, workers, ("nginx", app)),
+            ("deployed-plain", f"http://127.0.0.1:{peers.PLAIN_PORT}", workers, ("nginx", app)),
         ]
+        if self.peers:
+            targets += [
+                ("caddy", f"https://localhost:{peers.CADDY_PORT}", workers, ("bench-caddy", app)),
+                ("haproxy", f"https://localhost:{peers.HAPROXY_PORT}", workers, ("bench-haproxy", app)),
+            ]
         runs = []
         for number in range(1, rounds + 1):
             print(f" round {number}/{rounds}", flush=True)
             runs += [
                 self.load(config, url, path, n, units) for path in paths for config, url, n, units in targets
             ]
+        return median_runs(runs)
+
+    def http2(self, path: str, rounds: int = 1) -> list[Run]:
+        """The deployed path with h2load over HTTP/2 and, beside it, h2load over HTTP/1.1 (the
+        same client, so only the protocol differs); none when the site is plain HTTP."""
+        if not self.deployed.startswith("https:"):
+            return []
+        units = ("nginx", self.box.app)
+        runs = []
+        for number in range(1, rounds + 1):
+            print(f" HTTP/2 round {number}/{rounds}", flush=True)
+            for config, client in (("deployed-h2", "h2load"), ("deployed-h1 (h2load)", "h2load-h1")):
+                runs.append(self.load(config, self.deployed, path, self.workers, units, client))
         return median_runs(runs)
 
     def sweep(self, path: str, rounds: int = 1) -> list[Run]:

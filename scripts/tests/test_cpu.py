@@ -8,9 +8,8 @@ import pytest
 
 from benchlib import cpu, decompose
 
-OUTPUT = """HZ 100
-CPU before nginx 1000
-CPU before fastapi-demo 5000
+OUTPUT = """CPU before nginx 10000000
+CPU before fastapi-demo 50000000
 TIMES before
 0m0.010s 0m0.000s
 0m0.020s 0m0.010s
@@ -18,8 +17,8 @@ Running 5s test @ https://localhost:443/items/1
 TIMES after
 0m0.010s 0m0.000s
 0m1.020s 0m0.510s
-CPU after nginx 1150
-CPU after fastapi-demo 5660
+CPU after nginx 11500000
+CPU after fastapi-demo 56600000
 """
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from benchlib.report import paired, ratios
@@ -33,9 +35,44 @@ def test_targets_are_met_or_not_from_the_paired_rounds() -> None:
         ]
     )
     gain = out["deployment gain (deployed / uvicorn) /health"]
-    proxy = out["proxy cost (deployed / gunicorn) /health"]
+    proxy = out["proxy and TLS cost (deployed / gunicorn) /health"]
     assert (gain["value"], gain["met"]) == (1.6, False)  # the target is 1.8
-    assert (proxy["value"], proxy["met"]) == (0.8, False)
+    # The old proxy-cost target is retired: reported, no target.
+    assert (proxy["value"], proxy["target"]) == (0.8, "")
+
+
+def test_tls_and_proxy_cost_are_split_by_the_plain_listener() -> None:
+    out = ratios(
+        [
+            run("gunicorn", [10000, 8000, 12000]),
+            run("deployed-plain", [9000, 7200, 10800]),
+            run("deployed", [7200, 5760, 8640]),
+        ]
+    )
+    assert out["TLS cost (deployed / deployed-plain) /health"]["value"] == 0.8
+    assert out["proxy cost (deployed-plain / gunicorn) /health"]["value"] == 0.9
+
+
+def p99_run(config: str, rounds: list[float], p99: float) -> Run:
+    base = run(config, rounds)
+    return Run(base.config, base.path, base.workers, dataclasses.replace(base.result, p99_ms=p99), rounds)
+
+
+def test_nginx_front_against_the_best_peer_of_each_round_and_its_p99() -> None:
+    runs = [
+        p99_run("deployed", [5000, 4000, 6000], 10.0),
+        # Caddy is best in rounds 1 and 3, HAProxy in round 2.
+        p99_run("caddy", [5000, 3000, 5000], 12.0),
+        p99_run("haproxy", [4000, 5000, 4000], 9.0),
+    ]
+    front = ratios(runs)["nginx front / best of Caddy and HAProxy /health"]
+    # Round by round: 1.0, 0.8, 1.2 -> median 1.0; p99 10 ms against Caddy's (best median) 12.
+    assert (front["value"], front["met"]) == (1.0, True)
+    assert front["target"] == "≥ 1.0, p99 ≤ caddy's"
+    runs[0] = p99_run("deployed", [5000, 4000, 6000], 13.0)
+    assert ratios(runs)["nginx front / best of Caddy and HAProxy /health"]["met"] is False
+    runs[0] = p99_run("deployed", [4000, 4000, 4500], 10.0)
+    assert ratios(runs)["nginx front / best of Caddy and HAProxy /health"]["met"] is False
 
 
 def test_default_worker_count_is_compared_with_each_rounds_best() -> None:

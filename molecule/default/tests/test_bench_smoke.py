@@ -1,7 +1,8 @@
 """`make bench` machinery, run for a second per configuration against this host.
 
 Speed targets live in the benchmark itself (make bench); this only proves the
-script drives every configuration, parses wrk and leaves the host as it was.
+script drives every configuration, parses wrk and h2load and leaves the host as it was
+(Caddy, HAProxy and nghttp2-client stay installed: setup() installs them, masked).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def test_bench_runs_every_configuration_and_cleans_up(host, tmp_path: Path) -> N
         ],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,
         check=False,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -53,6 +54,11 @@ def test_bench_runs_every_configuration_and_cleans_up(host, tmp_path: Path) -> N
         "gunicorn-no-observe",
         "deployed",
         "deployed-no-ka",
+        "deployed-plain",
+        "caddy",
+        "haproxy",
+        "deployed-h2",
+        "deployed-h1 (h2load)",
         "sweep",
     }
     parts = {c for c, _ in configs if c.startswith("nginx/")}
@@ -67,11 +73,17 @@ def test_bench_runs_every_configuration_and_cleans_up(host, tmp_path: Path) -> N
         assert run["rps"] > 0, run
         assert 0 < run["p50_ms"] <= run["p99_ms"], run
         assert run["errors"] == 0, run
-        # CPU per request of whatever served it, from /proc around the run.
+        # CPU per request of whatever served it, from its cgroup around the run.
         serving = "workers" if run["config"] != "nginx-return" and run["workers"] else "nginx"
         assert run["cpu_us"].get(serving, 0) > 0, run
         assert run["cpu_us"].get("wrk", 0) > 0, run
-    assert "proxy cost (deployed / gunicorn) /health" in data["ratios"]
+    assert "proxy and TLS cost (deployed / gunicorn) /health" in data["ratios"]
+    assert "TLS cost (deployed / deployed-plain) /health" in data["ratios"]
+    assert "nginx front / best of Caddy and HAProxy /health" in data["ratios"]
+    assert "HTTP/2 (deployed-h2 / deployed-h1 (h2load)) /health" in data["ratios"]
+    for peer in ("caddy", "haproxy"):
+        run = next(r for r in data["serving"] if r["config"] == peer)
+        assert run["cpu_us"].get("front", 0) > 0, run
     assert "nginx CPU: proxied (deployed) / return 200 /health" in data["ratios"]
     assert "request metrics: worker µs per request added by deploy_observe /health" in data["ratios"]
     assert "## nginx's proxied location, part by part" in (tmp_path / "results.md").read_text()
@@ -79,7 +91,8 @@ def test_bench_runs_every_configuration_and_cleans_up(host, tmp_path: Path) -> N
     # The fixture is gone and nginx serves the site as before.
     assert not host.file("/etc/nginx/conf.d/zz-bench.conf").exists
     assert not host.file("/run/bench-no-observe.conf.py").exists
+    assert not host.file("/run/bench-peers").exists
     units = ("bench-uvicorn", "bench-uvicorn-no-log", "bench-gunicorn", "bench-gunicorn-no-observe")
-    for unit in (*units, "bench-sweep-1", "bench-sweep-2"):
+    for unit in (*units, "bench-sweep-1", "bench-sweep-2", "bench-caddy", "bench-haproxy"):
         assert not host.service(unit).is_running, unit
     assert host.run(f"curl -sf --cacert {CA} https://localhost/health").rc == 0
