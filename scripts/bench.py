@@ -56,7 +56,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--sweep", type=csv(int), default=[1, 2, 3, 5, 7], help="worker counts to sweep")
     parser.add_argument("--deploy-only", action="store_true", help="measure deploying only, no serving")
     parser.add_argument(
-        "--deploy-repeats", type=int, default=3, help="rounds of re-run and floor on each transport (median)"
+        "--deploy-repeats",
+        type=int,
+        default=1,
+        help="re-runs on each transport, interleaved with the floor (at least 3 of it); the median counts",
     )
     parser.add_argument(
         "--docker-first", action="store_true", help="also time a first provisioning over docker exec"
@@ -64,8 +67,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--fleet",
         type=csv(int),
-        default=[1, 2, 4],
-        help="app host counts of the fleet growth (default 1,2,4; empty: no fleet)",
+        default=[1, 2],
+        help="app host counts of the fleet (default 1,2: the time budget; 1,2,4 the full curve; empty: none)",
     )
     parser.add_argument("--fleet-transport", choices=("ssh", "docker"), default="ssh")
     parser.add_argument(
