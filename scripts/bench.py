@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """`make bench`: serving throughput and deploy speed, measured side by side.
 
-Without --container it first measures deploying (a fresh sandbox container,
-an idempotent re-run, a code-only release), then the serving benchmark on that
-host. With --container it only runs the serving benchmark against an already
+Without --container it first measures deploying (a fresh sandbox container
+reached both over docker exec and over SSH as a sudo user: first provisioning,
+idempotent re-runs and the floor play, a code-only release; then the fleet
+growth on containers of its own), then the serving benchmark on that host
+(--deploy-only: not). With --container it only runs the serving benchmark against an already
 deployed container (the Molecule smoke test uses this with --seconds 1).
 """
 
@@ -14,9 +16,9 @@ import os
 import sys
 from pathlib import Path
 
-from benchlib import deploying, report
+from benchlib import deploying, fleet, report
 from benchlib.sandbox import Sandbox
-from benchlib.serving import ServingBench
+from benchlib.serving import Run, ServingBench
 
 
 def csv(kind: type) -> object:
@@ -58,6 +60,27 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (keep-alive)")
     parser.add_argument("--paths", type=csv(str), default=["/items/1", "/health"])
     parser.add_argument("--sweep", type=csv(int), default=[1, 2, 3, 5, 7], help="worker counts to sweep")
+    parser.add_argument("--deploy-only", action="store_true", help="measure deploying only, no serving")
+    parser.add_argument(
+        "--deploy-repeats",
+        type=int,
+        default=1,
+        help="re-runs on each transport, interleaved with the floor (at least 3 of it); the median counts",
+    )
+    parser.add_argument(
+        "--docker-first", action="store_true", help="also time a first provisioning over docker exec"
+    )
+    parser.add_argument(
+        "--fleet",
+        type=csv(int),
+        default=[1, 2],
+        help="app host counts of the fleet (default 1,2: the time budget; 1,2,4 the full curve; empty: none)",
+    )
+    parser.add_argument("--fleet-transport", choices=("ssh", "docker"), default="ssh")
+    parser.add_argument(
+        "--fleet-prefix",
+        help="fleet container names: <prefix>-web, <prefix>-app1... (default the container's)",
+    )
     parser.add_argument("--out", type=Path, default=Path("build/bench"), help="where results go")
     parser.add_argument("--no-chart", action="store_true", help="skip the PNG (no matplotlib needed)")
     return parser.parse_args(argv)
@@ -65,13 +88,41 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    deploys = []
+    deploys: list[deploying.DeployRun] = []
+    growth: list[fleet.FleetRun] = []
+    runs: list[Run] = []
     container = args.container
     if container is None:
         print("Deploying:", flush=True)
         https_port = args.https_port or args.port + 363
-        deploys = deploying.measure(args.bench_container, args.port, https_port)
+        deploys = deploying.measure(
+            args.bench_container,
+            args.port,
+            https_port,
+            repeats=args.deploy_repeats,
+            docker_first=args.docker_first,
+        )
         container = args.bench_container
+        if args.fleet:
+            print(f"Fleet ({args.fleet_transport}):", flush=True)
+            growth = fleet.measure(args.fleet, args.fleet_prefix or container, args.fleet_transport)
+    if not args.deploy_only:
+        runs = serve(args, container)
+    settings = {
+        "seconds": args.seconds,
+        "rounds": args.rounds,
+        "decompose_rounds": args.decompose_rounds or min(args.rounds, 2),
+        "connections": args.connections,
+        "paths": args.paths,
+    }
+    data = report.record(runs, deploys, settings, growth)
+    report.write(data, args.out, with_chart=not args.no_chart)
+    print(report.markdown(data))
+    print(f"results in {args.out}/")
+    return 0
+
+
+def serve(args: argparse.Namespace, container: str) -> list[Run]:
     print(f"Serving ({container}):", flush=True)
     box = Sandbox(container, args.app, args.module)
     bench = ServingBench(box, args.seconds, args.connections, args.sweep)
@@ -84,18 +135,7 @@ def main(argv: list[str]) -> int:
         runs += bench.sweep(args.paths[0], args.rounds)
     finally:
         bench.teardown()
-    settings = {
-        "seconds": args.seconds,
-        "rounds": args.rounds,
-        "decompose_rounds": decompose_rounds,
-        "connections": args.connections,
-        "paths": args.paths,
-    }
-    data = report.record(runs, deploys, settings)
-    report.write(data, args.out, with_chart=not args.no_chart)
-    print(report.markdown(data))
-    print(f"results in {args.out}/")
-    return 0
+    return runs
 
 
 if __name__ == "__main__":

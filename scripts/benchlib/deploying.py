@@ -15,20 +15,33 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchlib import ssh
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
 class DeployRun:
-    """One measured deploy; `seconds` is the median of `each` when it was repeated."""
+    """One measured deploy; `seconds` is the median of `each` when it was repeated.
+
+    `transport`: docker (docker exec as root) or ssh (deploy user, sudo, pipelining)."""
 
     name: str
     seconds: float
     changed: int
     each: tuple[float, ...] = ()
+    transport: str = "docker"
 
 
-def playbook(container: str, https_port: int, *extra: str) -> DeployRun:
+FLOOR = Path(__file__).with_name("floor.yml")
+DEPLOY = ROOT / "playbooks" / "deploy.yml"
+FLOOR_ROUNDS = 3
+
+
+def playbook(
+    inventory: Path | str, container: str, https_port: int, *extra: str, play: Path = DEPLOY
+) -> DeployRun:
+    """One ansible-playbook run, its wall time and the most changed tasks of any host."""
     env = {
         **os.environ,
         "SANDBOX_NAME": container,
@@ -38,7 +51,7 @@ def playbook(container: str, https_port: int, *extra: str) -> DeployRun:
     }
     start = time.monotonic()
     proc = subprocess.run(
-        ["ansible-playbook", "-i", "inventory/sandbox", "playbooks/deploy.yml", *extra],
+        ["ansible-playbook", "-i", str(inventory), str(play), *extra],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -48,8 +61,13 @@ def playbook(container: str, https_port: int, *extra: str) -> DeployRun:
     seconds = time.monotonic() - start
     if proc.returncode != 0:
         raise RuntimeError(f"ansible-playbook failed:\n{proc.stdout[-3000:]}{proc.stderr[-2000:]}")
-    recap = re.search(r"^\S+\s+: ok=\d+\s+changed=(\d+)", proc.stdout, re.M)
-    return DeployRun("", seconds, int(recap.group(1)) if recap else -1)
+    return DeployRun("", seconds, changed(proc.stdout))
+
+
+def changed(stdout: str) -> int:
+    """The most `changed=` of any host in the play recap (-1 without a recap)."""
+    counts = [int(n) for n in re.findall(r"^\S+\s+: ok=\d+\s+changed=(\d+)", stdout, re.M)]
+    return max(counts) if counts else -1
 
 
 def bump_version(pyproject: Path, suffix: str) -> str:
@@ -63,34 +81,83 @@ def bump_version(pyproject: Path, suffix: str) -> str:
     return version
 
 
+def code_only(inventory: Path | str, container: str, https_port: int, *extra: str) -> DeployRun:
+    """A code-only release: the app's version bumped (a new one each call), pins unchanged."""
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "app"
+        shutil.copytree(ROOT / "app", source, ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))
+        bump_version(source / "pyproject.toml", f"post{time.time_ns() // 1000}")
+        return playbook(inventory, container, https_port, "-e", f"app_source_dir={source}", *extra)
+
+
 def sandbox(action: str, container: str, port: int, https_port: int) -> None:
     env = {**os.environ, "SANDBOX_NAME": container, "SANDBOX_PORT": str(port)}
     env["SANDBOX_HTTPS_PORT"] = str(https_port)
     subprocess.run([str(ROOT / "scripts" / "sandbox"), action], cwd=ROOT, env=env, check=True)
 
 
-def measure(container: str, port: int, https_port: int) -> list[DeployRun]:
-    """Fresh host, re-runs (median of three), code-only release; leaves the host deployed."""
+def ssh_inventory(container: str) -> Path:
+    """The sandbox's inventory (its group_vars, the same host name and groups), over SSH."""
+    private = ssh.key()
+    host = ssh.open_ssh(container, private)
+    hosts = [ssh.Host("fastapi-sandbox", host, ("app", "web", "monitoring"))]
+    return ssh.write_inventory(
+        ssh.SSH_DIR / "inventory-sandbox",
+        hosts,
+        {"fastapi-sandbox": ssh.host_vars(host, private)},
+        ROOT / "inventory" / "sandbox" / "group_vars",
+    )
+
+
+def report_line(run: DeployRun) -> DeployRun:
+    label = f"{run.name} ({run.transport})"
+    print(f"  {label:<36} {run.seconds:6.1f} s  changed={run.changed}  each {run.each}", flush=True)
+    return run
+
+
+def repeated(name: str, transport: str, runs: list[DeployRun]) -> DeployRun:
+    each = tuple(round(r.seconds, 1) for r in runs)
+    return DeployRun(name, statistics.median(each), max(r.changed for r in runs), each, transport)
+
+
+def measure(
+    container: str, port: int, https_port: int, *, repeats: int = 1, docker_first: bool = False
+) -> list[DeployRun]:
+    """One fresh host reached both ways (docker exec, SSH as a sudo user): first provisioning over
+    SSH (and over docker exec on a second fresh host with `docker_first`), then `repeats` rounds of
+    re-run and floor (at least FLOOR_ROUNDS of the floor) on each transport, interleaved, then a
+    code-only release on each transport. Leaves the host deployed."""
+    runs: list[DeployRun] = []
+    docker_inv = ROOT / "inventory" / "sandbox"
+    if docker_first:
+        sandbox("down", container, port, https_port)
+        sandbox("up", container, port, https_port)
+        first = playbook(docker_inv, container, https_port)
+        runs.append(report_line(repeated("first provisioning", "docker", [first])))
     sandbox("down", container, port, https_port)
     sandbox("up", container, port, https_port)
-    runs = []
-    for name, extra, times in (
-        ("first provisioning", (), 1),
-        # Repeated: a re-run is short, and the machine's speed drifts.
-        ("idempotent re-run", (), 3),
-        # Context: the same without the sandbox's monitoring plays (Prometheus, exporters).
-        ("re-run, --skip-tags monitoring", ("--skip-tags", "monitoring"), 3),
-    ):
-        repeats = [playbook(container, https_port, *extra) for _ in range(times)]
-        each = tuple(round(r.seconds, 1) for r in repeats)
-        run = DeployRun(name, statistics.median(each), max(r.changed for r in repeats), each)
-        runs.append(run)
-        print(f"  {name:<30} {run.seconds:6.1f} s  changed={run.changed}  each {each}", flush=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        source = Path(tmp) / "app"
-        shutil.copytree(ROOT / "app", source, ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))
-        bump_version(source / "pyproject.toml", f"post{int(time.time())}")
-        run = playbook(container, https_port, "-e", f"app_source_dir={source}")
-    runs.append(DeployRun("code-only release", run.seconds, run.changed, (round(run.seconds, 1),)))
-    print(f"  {'code-only release':<30} {run.seconds:6.1f} s  changed={run.changed}", flush=True)
+    ssh_inv = ssh_inventory(container)
+    first = playbook(ssh_inv, container, https_port)
+    runs.append(report_line(repeated("first provisioning", "ssh", [first])))
+    inventories = {"docker": docker_inv, "ssh": ssh_inv}
+    rounds: dict[tuple[str, str], list[DeployRun]] = {}
+    # Interleaved, round after round: the machine's drift is shared by both transports. The floor
+    # is cheap and every multiple divides by it: at least FLOOR_ROUNDS of it.
+    for number in range(max(repeats, FLOOR_ROUNDS)):
+        for transport, inventory in inventories.items():
+            if number < repeats:
+                rounds.setdefault(("idempotent re-run", transport), []).append(
+                    playbook(inventory, container, https_port)
+                )
+            rounds.setdefault(("floor", transport), []).append(
+                playbook(inventory, container, https_port, play=FLOOR)
+            )
+    for (name, transport), each in rounds.items():
+        runs.append(report_line(repeated(name, transport, each)))
+    for transport, inventory in inventories.items():
+        runs.append(
+            report_line(
+                repeated("code-only release", transport, [code_only(inventory, container, https_port)])
+            )
+        )
     return runs

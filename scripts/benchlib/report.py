@@ -12,6 +12,7 @@ from typing import Any
 
 from benchlib.decompose import PREFIX
 from benchlib.deploying import DeployRun
+from benchlib.fleet import FleetRun, curves, growth
 from benchlib.serving import Run
 
 TARGETS = {
@@ -37,7 +38,13 @@ NGINX_CPU_LIMIT = 2.0
 ROLES = ("nginx", "workers", "wrk")
 # The serving table's CPU columns: a peer's own CPU ("front") shows in the front column.
 SERVING_ROLES = ("front", "workers", "wrk")
-DEPLOY_LIMITS = {"first provisioning": 180.0, "idempotent re-run": 15.0, "code-only release": 45.0}
+# Issue 20's goals. "floor": at most this multiple of the floor play measured on the same
+# transport in the same run; "seconds": at most this wall time on the transports listed.
+DEPLOY_LIMITS: dict[str, dict[str, Any]] = {
+    "first provisioning": {"seconds": 180.0, "transports": ("docker", "ssh")},
+    "idempotent re-run": {"floor": 3.0, "seconds": 12.0, "transports": ("ssh",)},
+    "code-only release": {"floor": 6.0, "seconds": 25.0, "transports": ("ssh",)},
+}
 
 
 def machine() -> str:
@@ -153,7 +160,55 @@ def sweep_default(runs: list[Run], out: dict[str, dict[str, float | bool | str]]
     out[name] = {"value": round(value, 3), "target": 0.95, "met": value >= 0.95}
 
 
-def record(runs: list[Run], deploys: list[DeployRun], settings: dict[str, Any]) -> dict[str, Any]:
+def deploy_rows(deploys: list[DeployRun]) -> list[dict[str, Any]]:
+    """Each deploy timing with its multiple of the same transport's floor and its targets, met or not."""
+    floors = {d.transport: d.seconds for d in deploys if d.name == "floor"}
+    rows = []
+    for d in deploys:
+        floor = floors.get(d.transport)
+        multiple = round(d.seconds / floor, 2) if floor and d.name != "floor" else None
+        limits = DEPLOY_LIMITS.get(d.name, {})
+        targets: list[str] = []
+        met: list[bool] = []
+        if "floor" in limits and multiple is not None:
+            targets.append(f"≤ {limits['floor']:g}x floor")
+            met.append(multiple <= limits["floor"])
+        if "seconds" in limits and d.transport in limits["transports"]:
+            targets.append(f"≤ {limits['seconds']:g} s")
+            met.append(d.seconds <= limits["seconds"])
+        rows.append(
+            {
+                "name": d.name,
+                "transport": d.transport,
+                "seconds": round(d.seconds, 1),
+                "changed": d.changed,
+                "each": list(d.each),
+                "floor_multiple": multiple,
+                "targets": targets,
+                "met": all(met) if met else None,
+            }
+        )
+    return rows
+
+
+def fleet_record(runs: list[FleetRun]) -> dict[str, Any]:
+    """The fleet's runs, the code-only release curve per serial and its growth (s per extra host)."""
+    lines = curves(runs)
+    return {
+        "runs": [
+            {"name": r.name, "hosts": r.hosts, "serial": r.serial, "seconds": r.seconds, "changed": r.changed}
+            for r in runs
+        ],
+        "curves": {serial: [list(p) for p in points] for serial, points in lines.items()},
+        "growth_s_per_host": {
+            serial: None if (g := growth(points)) is None else round(g, 1) for serial, points in lines.items()
+        },
+    }
+
+
+def record(
+    runs: list[Run], deploys: list[DeployRun], settings: dict[str, Any], fleet: list[FleetRun] | None = None
+) -> dict[str, Any]:
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
@@ -171,17 +226,8 @@ def record(runs: list[Run], deploys: list[DeployRun], settings: dict[str, Any]) 
             for r in runs
         ],
         "ratios": ratios(runs),
-        "deploy": [
-            {
-                "name": d.name,
-                "seconds": round(d.seconds, 1),
-                "changed": d.changed,
-                "each": list(d.each),
-                "limit": DEPLOY_LIMITS.get(d.name),
-                "met": d.name not in DEPLOY_LIMITS or d.seconds <= DEPLOY_LIMITS[d.name],
-            }
-            for d in deploys
-        ],
+        "deploy": deploy_rows(deploys),
+        "fleet": fleet_record(fleet) if fleet else None,
     }
 
 
@@ -225,22 +271,81 @@ def markdown(data: dict[str, Any]) -> str:
         met = "-" if r["target"] == "" else "yes" if r["met"] else "**no**"
         lines.append(f"| {name} | {r['value']:.2f} | {target} | {met} |")
     if data["deploy"]:
-        lines += [
-            "",
-            "## Deploying",
-            "",
-            "| run | seconds | changed | target | met | each run (s) |",
-            "| --- | ---: | ---: | ---: | --- | --- |",
-        ]
-        for d in data["deploy"]:
-            limit, met = (
-                ("", "-")
-                if d["limit"] is None
-                else (f"≤ {d['limit']:.0f} s", "yes" if d["met"] else "**no**")
-            )
-            each = " / ".join(f"{s:.1f}" for s in d.get("each", []))
-            lines.append(f"| {d['name']} | {d['seconds']:.1f} | {d['changed']} | {limit} | {met} | {each} |")
+        lines += deploy_table(data["deploy"])
+    if data.get("fleet"):
+        lines += fleet_table(data["fleet"])
     return "\n".join(lines) + "\n"
+
+
+def deploy_table(deploys: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "",
+        "## Deploying",
+        "",
+        "docker: `docker exec` as root (inventory/sandbox); ssh: the same host over SSH as a sudo user "
+        "(pipelining, ControlPersist). floor: a play against the same host that gathers the same facts and "
+        "runs one module per role (scripts/benchlib/floor.yml); x floor: the run over its own "
+        "transport's floor.",
+        "",
+        "| run | transport | seconds | x floor | changed | target | met | each run (s) |",
+        "| --- | --- | ---: | ---: | ---: | --- | --- | --- |",
+    ]
+    for d in deploys:
+        multiple = "-" if d.get("floor_multiple") is None else f"{d['floor_multiple']:.2f}"
+        target = ", ".join(d.get("targets") or []) or "-"
+        met = "-" if d.get("met") is None else "yes" if d["met"] else "**no**"
+        each = " / ".join(f"{s:.1f}" for s in d.get("each", []))
+        lines.append(
+            f"| {d['name']} | {d.get('transport', 'docker')} | {d['seconds']:.1f} | {multiple} | "
+            f"{d['changed']} | {target} | {met} | {each} |"
+        )
+    return lines
+
+
+def fleet_table(fleet: dict[str, Any]) -> list[str]:
+    lines = [
+        "",
+        "## Fleet growth",
+        "",
+        "Code-only release to N app hosts + 1 web host (scripts/benchlib/fleet.py), default forks; the other "
+        "runs put the fleet in place (context). Growth: least-squares slope of seconds against app hosts.",
+        "",
+        "| run | app hosts | deploy_serial | seconds | changed |",
+        "| --- | ---: | --- | ---: | ---: |",
+    ]
+    for r in fleet["runs"]:
+        lines.append(f"| {r['name']} | {r['hosts']} | {r['serial']} | {r['seconds']:.1f} | {r['changed']} |")
+    lines += [
+        "",
+        "| deploy_serial | seconds at 1 / 2 / 4 ... hosts | growth, s per extra host |",
+        "| --- | --- | ---: |",
+    ]
+    for serial, points in fleet["curves"].items():
+        slope = fleet["growth_s_per_host"].get(serial)
+        figures = " / ".join(f"{s:.1f} ({h})" for h, s in points)
+        lines.append(f"| {serial} | {figures} | {'-' if slope is None else f'{slope:.1f}'} |")
+    return lines
+
+
+def fleet_chart(data: dict[str, Any], path: Path) -> None:
+    """The second chart: a code-only release's seconds against app hosts, per deploy_serial."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    for serial, points in data["fleet"]["curves"].items():
+        slope = data["fleet"]["growth_s_per_host"].get(serial)
+        label = f"deploy_serial={serial}" + ("" if slope is None else f" ({slope:.1f} s/host)")
+        ax.plot([h for h, _ in points], [s for _, s in points], "o-", label=label)
+    ax.set_xlabel("app hosts (+1 web host)")
+    ax.set_ylabel("code-only release, s")
+    ax.set_ylim(bottom=0)
+    ax.legend()
+    ax.set_title(f"Fleet growth: {data['date']}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
 
 
 def cpu_cells(row: dict[str, Any], roles: tuple[str, ...] = ROLES) -> str:
@@ -342,5 +447,7 @@ def write(data: dict[str, Any], out: Path, *, with_chart: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(data, indent=2) + "\n")
     (out / "results.md").write_text(markdown(data))
-    if with_chart:
+    if with_chart and data["serving"]:
         chart(data, out / "results.png")
+    if with_chart and data.get("fleet"):
+        fleet_chart(data, out / "results-fleet.png")
