@@ -36,6 +36,7 @@ class DeployRun:
 FLOOR = Path(__file__).with_name("floor.yml")
 DEPLOY = ROOT / "playbooks" / "deploy.yml"
 FLOOR_ROUNDS = 3
+LOGS = ROOT / "build" / "bench-logs"
 
 
 def playbook(
@@ -59,6 +60,10 @@ def playbook(
         check=False,
     )
     seconds = time.monotonic() - start
+    # Every run's output, for the task behind a changed count or a failure.
+    LOGS.mkdir(parents=True, exist_ok=True)
+    log = LOGS / f"{time.strftime('%H%M%S')}-{play.stem}-{Path(str(inventory)).stem}.log"
+    log.write_text(proc.stdout + proc.stderr)
     if proc.returncode != 0:
         raise RuntimeError(f"ansible-playbook failed:\n{proc.stdout[-3000:]}{proc.stderr[-2000:]}")
     return DeployRun("", seconds, changed(proc.stdout))
