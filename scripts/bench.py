@@ -56,7 +56,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--decompose-rounds",
         type=int,
-        default=None,
+        default=1,
         help="rounds of nginx's decomposition (default 1: its CPU µs per request is steady)",
     )
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (keep-alive)")
@@ -113,7 +113,7 @@ def main(argv: list[str]) -> int:
     settings = {
         "seconds": args.seconds,
         "rounds": args.rounds,
-        "decompose_rounds": args.decompose_rounds or 1,
+        "decompose_rounds": args.decompose_rounds,
         "connections": args.connections,
         "paths": args.paths,
     }
@@ -128,12 +128,11 @@ def serve(args: argparse.Namespace, container: str) -> list[Run]:
     print(f"Serving ({container}):", flush=True)
     box = Sandbox(container, args.app, args.module)
     bench = ServingBench(box, args.seconds, args.connections, args.sweep)
-    decompose_rounds = args.decompose_rounds or 1
     try:
         bench.setup(args.paths[0])
         runs = bench.compare(args.paths, args.rounds)
         runs += bench.http2(args.paths[0], args.rounds)
-        runs += bench.decompose(args.paths[0], decompose_rounds)
+        runs += bench.decompose(args.paths[0], args.decompose_rounds)
         runs += bench.sweep(args.paths[0], args.rounds)
     finally:
         bench.teardown()

@@ -68,7 +68,9 @@ def test_bench_runs_every_configuration_and_cleans_up(host, tmp_path: Path) -> N
     assert "nginx/all parts (the site's location)" in parts
     assert {w for c, w in configs if c == "sweep"} == {1, 2}
     for run in data["serving"]:
-        assert len(run["rounds_rps"]) == 2, run
+        # nginx's decomposition runs its own rounds (default 1); every other figure the asked 2.
+        rounds = 1 if run["config"].startswith("nginx/") else 2
+        assert len(run["rounds_rps"]) == rounds, run
         assert run["requests"] > 0, run
         assert run["rps"] > 0, run
         assert 0 < run["p50_ms"] <= run["p99_ms"], run
