@@ -20,12 +20,20 @@ what a host's venv was last built from. Beside the directory, ``<out>.tar``
 holds the same files (reproducibly: sorted, zero mtimes and owners) so the
 role ships one file instead of one round trip per wheel. A rebuild is skipped when the inputs
 (constraints, app sources, target) have not changed since the last one.
+
+The app's and the extra packages' wheels are built with the build backend installed beside
+Ansible (requirements.txt pins setuptools) whenever it meets their ``[build-system]
+requires``: the same sources then give the same wheel on every controller with the same
+pins (a wheel names the setuptools that built it, and the manifest covers its bytes), and
+the build takes a second instead of four. Only a project whose backend is not installed
+here is built in pip's isolated environment, with whatever the index serves that day.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.metadata
 import os
 import shutil
 import subprocess
@@ -171,8 +179,39 @@ def download_deps(args: argparse.Namespace, staging: Path, pins: Path) -> None:
     )
 
 
+def missing_build_requirements(project_dir: Path) -> list[str]:
+    """The project's build requirements (``[build-system] requires``) this Python lacks."""
+    with (project_dir / "pyproject.toml").open("rb") as fh:
+        # Without the table pip assumes setuptools (PEP 518).
+        requires = tomllib.load(fh).get("build-system", {}).get("requires", ["setuptools>=40.8.0"])
+    try:
+        from packaging.requirements import Requirement  # ansible-core's dependency
+    except ImportError:
+        return list(requires)
+    missing = []
+    for line in requires:
+        requirement = Requirement(line)
+        if requirement.marker is not None and not requirement.marker.evaluate():
+            continue
+        try:
+            version = importlib.metadata.version(requirement.name)
+        except importlib.metadata.PackageNotFoundError:
+            missing.append(line)
+            continue
+        if not requirement.specifier.contains(version, prereleases=True):
+            missing.append(line)
+    return missing
+
+
 def build_app_wheel(app_dir: Path, staging: Path, index: list[str]) -> None:
     env = {**os.environ, "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH}
+    missing = missing_build_requirements(app_dir)
+    if missing:
+        print(
+            f"{app_dir}: its build requirements {', '.join(missing)} are not installed beside Ansible: "
+            "built in an isolated environment from the index, so the wheel follows the index's versions",
+            file=sys.stderr,
+        )
     with tempfile.TemporaryDirectory() as tmp:
         # Build from a copy so no build/ or *.egg-info litter lands in the source tree.
         src = Path(tmp) / "src"
@@ -181,8 +220,9 @@ def build_app_wheel(app_dir: Path, staging: Path, index: list[str]) -> None:
             src,
             ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "build", ".pytest_cache", "tests"),
         )
-        # The build backend (setuptools) comes from the index too.
-        pip("wheel", "--quiet", "--no-deps", *index, "--wheel-dir", str(staging), str(src), env=env)
+        isolation = [] if missing else ["--no-build-isolation"]
+        wheel_dir = ["--wheel-dir", str(staging)]
+        pip("wheel", "--quiet", "--no-deps", *isolation, *index, *wheel_dir, str(src), env=env)
 
 
 def build(args: argparse.Namespace, staging: Path) -> None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
+import importlib.metadata
 import importlib.util
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -41,3 +44,54 @@ def test_the_apps_pin_wins_and_missing_ones_are_added(tmp_path: Path) -> None:
         "prometheus_client==0.21.0",
         "six==1.17.0",
     ]
+
+
+def project(tmp_path: Path, requires: list[str] | None) -> Path:
+    table = "" if requires is None else f"[build-system]\nrequires = {requires!r}\n"
+    (tmp_path / "pyproject.toml").write_text(table + '[project]\nname = "x"\nversion = "1"\n')
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("requires", "missing"),
+    [
+        (["setuptools>=69"], []),
+        (None, []),  # no table: setuptools, as pip assumes
+        (["setuptools>=999"], ["setuptools>=999"]),
+        (["hatchling"], ["hatchling"]),
+        (["hatchling; python_version < '3'"], []),  # a marker that does not apply here
+    ],
+)
+def test_build_requirements_met_by_the_controller(
+    tmp_path: Path, requires: list[str] | None, missing: list[str]
+) -> None:
+    assert build_wheelhouse.missing_build_requirements(project(tmp_path, requires)) == missing
+
+
+def test_the_apps_wheel_is_built_with_the_pinned_setuptools_and_twice_the_same(tmp_path: Path) -> None:
+    """Same sources, same wheel: a host refuses a release version built from other bytes."""
+    app = Path(__file__).resolve().parents[3] / "app"
+    digests = []
+    for name in ("one", "two"):
+        out = tmp_path / name
+        out.mkdir()
+        build_wheelhouse.build_app_wheel(app, out, [])
+        (wheel,) = out.glob("*.whl")
+        with zipfile.ZipFile(wheel) as archive:
+            meta = next(n for n in archive.namelist() if n.endswith(".dist-info/WHEEL"))
+            generator = archive.read(meta).decode()
+        assert f"Generator: setuptools ({importlib.metadata.version('setuptools')})" in generator
+        digests.append(hashlib.sha256(wheel.read_bytes()).hexdigest())
+    assert digests[0] == digests[1]
+
+
+@pytest.mark.parametrize(("requires", "isolated"), [(["setuptools>=69"], False), (["hatchling"], True)])
+def test_only_a_backend_not_installed_here_is_built_in_isolation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, requires: list[str], isolated: bool
+) -> None:
+    calls: list[tuple[str, ...]] = []
+    monkeypatch.setattr(build_wheelhouse, "pip", lambda *args, env=None: calls.append(args))
+    (tmp_path / "src").mkdir()
+    build_wheelhouse.build_app_wheel(project(tmp_path / "src", requires), tmp_path, [])
+    assert len(calls) == 1
+    assert ("--no-build-isolation" not in calls[0]) is isolated
