@@ -150,13 +150,14 @@ def test_forced_renewal_under_load_loses_no_request_and_reaches_web2(web1, web2,
     print(f"renewal under load: {result.ok} ok, {result.failed} failed")
     assert result.ok > 0, result.report
     assert result.failed == 0, result.report
-    renewed = served_serial(web1)
-    assert renewed != before
+    # A reload is asynchronous: nginx's old workers answer until the master has started new ones.
+    renewed = wait_for(lambda: (serial := served_serial(web1)) != before and serial, timeout=15)
+    assert renewed, f"web1 still serves {before} after the renewal"
     assert pebble_count(pebble, ISSUED) == issued + 1
     # web2 still serves the old chain until its pull timer's service runs.
     assert served_serial(web2) == before
     web2.run_expect([0], f"systemctl start {APP}-acme-pull.service")
-    assert served_serial(web2) == renewed
+    assert wait_for(lambda: served_serial(web2) == renewed, timeout=15), served_serial(web2)
     assert web2.service(f"{APP}-acme-pull.timer").is_enabled
     # Both still verify against pebble's root.
     for web in (web1, web2):
