@@ -30,6 +30,37 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[int(rank) - 1]
 
 
+def _log_lines(log: str) -> list[tuple[int, str, int]]:
+    """(start µs, status, µs until the end) of each request line of the log file."""
+    return [
+        (int(f[0]), f[1], int(f[2]))
+        for f in (line.split("\t") for line in log.splitlines())
+        if len(f) == 3 and f[0].isdigit() and f[2].isdigit()
+    ]
+
+
+def parse_log(text: str, seconds: float) -> WrkResult:
+    """A run cut off after its duration (no report): the requests of the log file that started
+    within `seconds` of the first one, their rate over `seconds`, their percentiles, every
+    status but 2xx counted as failed. ValueError when the log holds no request."""
+    _, _, log = text.partition(LOG_MARKER)
+    lines = _log_lines(log)
+    if not lines:
+        raise ValueError(f"h2load's log holds no request:\n{text[:2000]}")
+    end = min(start for start, _, _ in lines) + seconds * 1_000_000
+    kept = [(status, us) for start, status, us in lines if start < end]
+    latencies = [us / 1000 for _, us in kept]
+    return WrkResult(
+        requests=len(kept),
+        seconds=seconds,
+        rps=len(kept) / seconds,
+        p50_ms=percentile(latencies, 0.5),
+        p99_ms=percentile(latencies, 0.99),
+        socket_errors=0,
+        non_2xx=sum(1 for status, _ in kept if not status.startswith("2")),
+    )
+
+
 def parse(text: str) -> WrkResult:
     """Numbers from h2load's report followed by LOG_MARKER and its log file; ValueError otherwise."""
     report, _, log = text.partition(LOG_MARKER)
@@ -40,11 +71,7 @@ def parse(text: str) -> WrkResult:
         report,
     )
     failed, errored = int(counts.group(4)), int(counts.group(5))
-    latencies = [
-        int(f[2]) / 1000
-        for f in (line.split("\t") for line in log.splitlines())
-        if len(f) == 3 and f[2].isdigit()
-    ]
+    latencies = [us / 1000 for _, _, us in _log_lines(log)]
     return WrkResult(
         requests=int(counts.group(2)),
         seconds=seconds,

@@ -30,6 +30,20 @@ def test_parses_the_report_and_the_logs_percentiles() -> None:
     assert (result.socket_errors, result.non_2xx, result.errors) == (1, 2, 3)
 
 
+def test_a_run_cut_off_after_its_duration_is_read_from_its_log() -> None:
+    """No report (h2load was stopped): the requests started within the duration, over it."""
+    start = 1764700000000000
+    lines = [f"{start + i * 1000}\t200\t{500 + i}\n" for i in range(3000)]  # 3 s of requests
+    lines += [f"{start + 1500}\t502\t900\n", f"{start + 3_500_000}\t200\t700\n"]  # one late
+    text = "Application protocol: h2\nStopping all clients.\n" + h2load.LOG_MARKER + "\n" + "".join(lines)
+    result = h2load.parse_log(text, 3)
+    assert (result.requests, result.seconds, result.rps) == (3001, 3, 3001 / 3)
+    assert (result.socket_errors, result.non_2xx) == (0, 1)
+    assert result.p50_ms == pytest.approx(2.0, abs=0.01)
+    with pytest.raises(ValueError, match="no request"):
+        h2load.parse_log("Application protocol: h2\n" + h2load.LOG_MARKER + "\n", 3)
+
+
 def test_refuses_output_that_is_not_an_h2load_report() -> None:
     with pytest.raises(ValueError, match="h2load output lacks"):
         h2load.parse("No protocol negotiated. Aborting\n")
