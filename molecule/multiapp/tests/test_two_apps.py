@@ -30,11 +30,13 @@ APPS = {"shop-api": "shop.test", "blog-api": "blog.test"}
 # app_name -> its site's loopback metrics port (converge.yml)
 METRICS_PORTS = {"shop-api": 8082, "blog-api": 8083}
 WORKERS = 2  # molecule.yml
+# app_name -> its health check path (converge.yml: the blog's is app_health_path /healthz)
+HEALTH = {"shop-api": "/health", "blog-api": "/healthz"}
 # app_name -> paths its app answers with 200. The shop is the demo app; the blog is
-# examples/blog, a plain Starlette app whose /health is the deployment's (app_health_builtin).
+# examples/blog, a plain Starlette app whose health check is the deployment's (app_health_builtin).
 PATHS = {
     "shop-api": ["/items/1", "/items/2", "/health"],
-    "blog-api": ["/posts/hello", "/posts/deploys", "/health"],
+    "blog-api": ["/posts/hello", "/posts/deploys", "/healthz"],
 }
 BLOG_SOURCE = Path(__file__).resolve().parents[3] / "examples" / "blog"
 
@@ -46,8 +48,8 @@ def other(app: str) -> str:
 
 def health(host, app: str, unix_socket: bool = False) -> int:
     if unix_socket:
-        return http_get(host, "http://localhost/health", unix_socket=f"/run/{app}.sock").status
-    return http_get(host, "http://localhost/health", host_header=APPS[app]).status
+        return http_get(host, f"http://localhost{HEALTH[app]}", unix_socket=f"/run/{app}.sock").status
+    return http_get(host, f"http://localhost{HEALTH[app]}", host_header=APPS[app]).status
 
 
 def test_one_prometheus_watches_both_apps_every_target_up_and_no_alert(host):
@@ -74,7 +76,11 @@ def test_one_prometheus_watches_both_apps_every_target_up_and_no_alert(host):
     for app in APPS:
         # Each app on its own site's loopback metrics port, each site probed by its own server name.
         assert [t["scrapeUrl"] for t in by_job[app]] == [f"http://127.0.0.1:{METRICS_PORTS[app]}/metrics"]
-        assert [t["labels"]["instance"] for t in by_job[f"{app}-site"]] == [f"http://{APPS[app]}/health"]
+        # Each app's own health check path, on the site and on its metrics port.
+        assert [t["labels"]["instance"] for t in by_job[f"{app}-site"]] == [f"http://{APPS[app]}{HEALTH[app]}"]
+        assert [t["labels"]["instance"] for t in by_job[f"{app}-version"]] == [
+            f"http://127.0.0.1:{METRICS_PORTS[app]}{HEALTH[app]}"
+        ]
         # The node exporter reports both apps' units (each deploy added its own). (host=~".+":
         # not the series of the package's default config, before the role's.)
         query = f'node_systemd_unit_state{{name="{app}.service",state="active",job="node",host=~".+"}}'
@@ -127,13 +133,15 @@ def test_each_server_name_reaches_only_its_own_app_and_logs(host, app):
 @pytest.mark.parametrize("app", APPS)
 def test_each_sites_loopback_metrics_port_reaches_only_its_own_app(host, app):
     agent = f"multiapp-test/{marker()}"
-    host.check_output(f"curl -sf --user-agent {agent} http://127.0.0.1:{METRICS_PORTS[app]}/health")
+    host.check_output(f"curl -sf --user-agent {agent} http://127.0.0.1:{METRICS_PORTS[app]}{HEALTH[app]}")
+    # The other app's health path is not served there.
+    assert host.run(f"curl -sf http://127.0.0.1:{METRICS_PORTS[app]}{HEALTH[other(app)]}").rc != 0
 
     def logged(name: str) -> list[str]:
         log = host.file(f"/var/log/{name}/access.log").content_string
         return [entry["path"] for entry in lines_with(log, agent)]
 
-    assert wait_for(lambda: logged(app) == ["/health"], timeout=10)
+    assert wait_for(lambda: logged(app) == [HEALTH[app]], timeout=10)
     assert logged(other(app)) == []
 
 
@@ -158,7 +166,7 @@ def test_the_plain_starlette_app_is_observed_with_no_code_of_its_own(host):
     assert routes == ["/", "/posts/{slug}"], routes
     version = tomllib.loads((BLOG_SOURCE / "pyproject.toml").read_text())["project"]["version"]
     # The health gate's answer comes from the workers (the deploy waited for this version).
-    reply = http_get(host, "http://localhost/health", host_header="blog.test")
+    reply = http_get(host, "http://localhost/healthz", host_header="blog.test")
     assert (reply.status, json.loads(reply.body)) == (200, {"status": "ok", "version": version})
 
     before_ok = blog_requests(host, "/posts/{slug}", "200")
