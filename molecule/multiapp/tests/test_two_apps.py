@@ -77,7 +77,9 @@ def test_one_prometheus_watches_both_apps_every_target_up_and_no_alert(host):
         # Each app on its own site's loopback metrics port, each site probed by its own server name.
         assert [t["scrapeUrl"] for t in by_job[app]] == [f"http://127.0.0.1:{METRICS_PORTS[app]}/metrics"]
         # Each app's own health check path, on the site and on its metrics port.
-        assert [t["labels"]["instance"] for t in by_job[f"{app}-site"]] == [f"http://{APPS[app]}{HEALTH[app]}"]
+        assert [t["labels"]["instance"] for t in by_job[f"{app}-site"]] == [
+            f"http://{APPS[app]}{HEALTH[app]}"
+        ]
         assert [t["labels"]["instance"] for t in by_job[f"{app}-version"]] == [
             f"http://127.0.0.1:{METRICS_PORTS[app]}{HEALTH[app]}"
         ]
