@@ -12,6 +12,9 @@ from benchlib.wrk import WrkResult
 
 # The marker the log file follows in the command's output (serving.h2load_command).
 LOG_MARKER = "H2LOAD LOG"
+# Requests per client and run: under nginx's keepalive_requests (1000), after which nginx
+# closes the connection and h2load opens no new HTTP/2 one (sandbox.h2load).
+REQUESTS_PER_CLIENT = 900
 
 
 def _search(pattern: str, text: str) -> re.Match[str]:
@@ -39,25 +42,25 @@ def _log_lines(log: str) -> list[tuple[int, str, int]]:
     ]
 
 
-def parse_log(text: str, seconds: float) -> WrkResult:
-    """A run cut off after its duration (no report): the requests of the log file that started
-    within `seconds` of the first one, their rate over `seconds`, their percentiles, every
-    status but 2xx counted as failed. ValueError when the log holds no request."""
+def parse_log(text: str) -> WrkResult:
+    """A run that was stopped (no report): the requests of its log file, their rate over the
+    span from the first one's start to the last one's end, their percentiles, every status but
+    2xx counted as failed. ValueError when the log holds no request."""
     _, _, log = text.partition(LOG_MARKER)
     lines = _log_lines(log)
     if not lines:
         raise ValueError(f"h2load's log holds no request:\n{text[:2000]}")
-    end = min(start for start, _, _ in lines) + seconds * 1_000_000
-    kept = [(status, us) for start, status, us in lines if start < end]
-    latencies = [us / 1000 for _, us in kept]
+    first = min(start for start, _, _ in lines)
+    seconds = max(start + us for start, _, us in lines) / 1_000_000 - first / 1_000_000
+    latencies = [us / 1000 for _, _, us in lines]
     return WrkResult(
-        requests=len(kept),
+        requests=len(lines),
         seconds=seconds,
-        rps=len(kept) / seconds,
+        rps=len(lines) / seconds if seconds > 0 else 0.0,
         p50_ms=percentile(latencies, 0.5),
         p99_ms=percentile(latencies, 0.99),
         socket_errors=0,
-        non_2xx=sum(1 for status, _ in kept if not status.startswith("2")),
+        non_2xx=sum(1 for _, status, _ in lines if not status.startswith("2")),
     )
 
 

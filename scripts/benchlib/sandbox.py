@@ -109,23 +109,27 @@ class Sandbox:
         """One h2load run (HTTP/2, one stream per connection at a time like wrk's keep-alive
         HTTP/1.1; `h1`: h2load speaking HTTP/1.1), with the CPU seconds as wrk()'s.
 
-        Debian 12's h2load (nghttp2 1.52) sometimes spins past the end of its `--duration`
-        (`--h1` on 2026-12-03, HTTP/2 twice in a row on 2026-12-06; a race of a client closing
-        and its next connection at the end of the duration, nghttp2 pull request 2249 of 2024): each run
-        is bounded by coreutils' `timeout` inside the container, a run cut off that way runs
-        once more, and if that one is cut off too, its figures come from its per-request log
-        (the requests started within the duration; the client's CPU then includes the spin)."""
+        A number of requests, not a duration: nginx closes a connection after
+        `keepalive_requests` (1000) requests, and h2load opens no new HTTP/2 connection (it
+        does for HTTP/1.1), so a timed run's clients went idle after 1000 requests each and
+        its req/s counted the idle tail (8000 req/s exactly: 32 clients x 1000 over 4 s, on
+        2026-12-06). Each client makes at most h2load.REQUESTS_PER_CLIENT requests, fewer for
+        short runs (250 per second of `seconds`). Timed runs of Debian 12's h2load (nghttp2
+        1.52) also spun past their end (2026-12-03 and 12-06). Each run stays bounded by
+        coreutils' `timeout` inside the container; one cut off runs once more, and if that one
+        is cut off too, its figures come from its per-request log."""
         log = "/tmp/bench-h2load.log"
-        duration = max(1, round(seconds))
+        per_client = min(h2load.REQUESTS_PER_CLIENT, max(50, round(250 * seconds)))
+        limit = max(60, round(seconds * 15))
         command = (
-            f"rc=0; timeout --kill-after=2 {duration + 15} "
+            f"rc=0; timeout --kill-after=2 {limit} "
             f"h2load --threads 2 --clients {connections} --max-concurrent-streams 1 "
-            f"--duration {duration} --log-file {log} {'--h1 ' if h1 else ''}"
+            f"--requests {per_client * connections} --log-file {log} {'--h1 ' if h1 else ''}"
             f"{shlex.quote(url)} || rc=$?; echo {H2LOAD_EXIT} $rc"
         )
         script = cpu.script(command, units) + f"echo {h2load.LOG_MARKER}; cat {log}; rm -f {log}\n"
         for attempt in (1, 2):
-            out = self.sh(script, timeout=seconds + 60)
+            out = self.sh(script, timeout=limit + 60)
             status = next(
                 (line.split()[-1] for line in out.splitlines() if line.startswith(H2LOAD_EXIT)), "?"
             )
@@ -134,9 +138,9 @@ class Sandbox:
             if status not in ("124", "137"):
                 raise RuntimeError(f"h2load to {url} ended with status {status}:\n{out[:2000]}")
             again = "once more" if attempt == 1 else "figures from its request log"
-            print(f"  h2load to {url} ran past its {duration} s and was stopped: {again}", flush=True)
+            print(f"  h2load to {url} ran past {limit} s and was stopped: {again}", flush=True)
         wanted = "http/1.1" if h1 else "h2"
         if f"Application protocol: {wanted}" not in out:
             raise RuntimeError(f"h2load to {url} did not speak {wanted}:\n{out[:2000]}")
-        result = h2load.parse(out) if status == "0" else h2load.parse_log(out, duration)
+        result = h2load.parse(out) if status == "0" else h2load.parse_log(out)
         return result, cpu.parse(out)
