@@ -95,7 +95,7 @@ test-molecule: venv images ## molecule test: default on $(DISTROS), the other sc
 
 test: lint unit test-molecule ## Everything: lint, unit tests, Molecule
 
-bench: venv docker ## Serving throughput, deploy speed over docker exec and SSH, fleet growth; writes bench/results*.{md,json,png} (about 21 min)
+bench: venv docker ## Serving throughput, deploy speed over docker exec and SSH, fleet growth; writes bench/results*.{md,json,png} (about 16 min)
 	scripts/sandbox-image debian12
 	$(BIN)/python scripts/bench.py --out bench
 
