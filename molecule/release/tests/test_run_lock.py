@@ -214,9 +214,10 @@ def test_maintenance_on_under_load_answers_503_except_health_and_the_allowlist(
 def test_a_second_deploy_stops_naming_the_first_and_the_mode_stays(host, workdir):
     version = current(host).rsplit(".post", 1)[0] + ".post4"
     source = app_variant(workdir / "concurrent", version)
-    first, first_log = start(
-        host, workdir, {"app_source_dir": str(source)}, "deploy.yml", "--tags", "release"
-    )
+    # The first holds the lock for at least its release command's 30 s (a code-only release
+    # alone got done before the second's checks reached the lock).
+    slow = {"app_source_dir": str(source), "app_release_commands": ["sleep 30"]}
+    first, first_log = start(host, workdir, slow, "deploy.yml", "--tags", "release")
     assert wait_for(lambda: lock_holder(host), timeout=600), "the first deploy took no lock"
 
     second = run(host, workdir, {"app_source_dir": str(source), "deploy_lock_wait": 2}, "deploy.yml")

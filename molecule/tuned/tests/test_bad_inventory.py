@@ -33,7 +33,10 @@ SNAPSHOT = (
         # A role's rules.
         (
             {"app_health_path": "health"},
-            ['app_health_path must be a URL path starting with "/" (got "health")'],
+            [
+                'app_health_path must be a URL path starting with "/", without spaces, quotes, braces,'
+                ' semicolons or backslashes (got "health")'
+            ],
         ),
         ({"app_workers": -2}, ["app_workers must be at least 1 (got -2)"]),
         (
