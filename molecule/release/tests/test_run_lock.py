@@ -212,10 +212,12 @@ def test_maintenance_on_under_load_answers_503_except_health_and_the_allowlist(
 
 
 def test_a_second_deploy_stops_naming_the_first_and_the_mode_stays(host, workdir):
-    version = current(host).rsplit(".post", 1)[0] + ".post4"
+    # A version no test installed (test_release.py leaves .post4 current: deploying it again
+    # switched nothing and was over before the second run's checks reached the lock).
+    version = current(host).rsplit(".post", 1)[0] + ".post6"
     source = app_variant(workdir / "concurrent", version)
-    # The first holds the lock for at least its release command's 30 s (a code-only release
-    # alone got done before the second's checks reached the lock).
+    # The first holds the lock at least through its release command's 30 s, however fast the
+    # rest of a deploy gets.
     slow = {"app_source_dir": str(source), "app_release_commands": ["sleep 30"]}
     first, first_log = start(host, workdir, slow, "deploy.yml", "--tags", "release")
     assert wait_for(lambda: lock_holder(host), timeout=600), "the first deploy took no lock"
@@ -267,8 +269,11 @@ def test_a_deploy_killed_mid_run_leaves_a_lock_the_next_run_takes_over_after_exp
     ), "no lock held with the release directory"
     os.killpg(killed.pid, signal.SIGKILL)
     killed.wait(timeout=30)
-    # What the killed run started on the host ends by itself.
-    wait_for(lambda: host.run("pgrep -f '[p]ip install|[p]ython3 -m venv'").rc != 0, timeout=120)
+    # What the killed run started on the host ends by itself (the release's install command,
+    # /bin/sh named app-release, runs the virtualenv, pip and compileall).
+    wait_for(
+        lambda: host.run("pgrep -f '[a]pp-release|[p]ip install|[p]ython3 -m venv'").rc != 0, timeout=120
+    )
     held = lock_holder(host)
     assert held
     assert held["playbook"] == "deploy.yml"
