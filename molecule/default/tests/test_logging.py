@@ -97,3 +97,35 @@ def test_journald_runs_with_the_configured_retention(host):
     assert reports, "journald reported no journal size"
     assert reports[-1].startswith("System Journal"), reports[-1]
     assert re.search(r", max 1(\.0)?G,", reports[-1]), reports[-1]
+
+
+def test_a_burst_above_journalds_default_rate_limit_keeps_every_access_line(host):
+    # journald's default for a unit without a limit of its own is 10000 lines per 30 s,
+    # scaled up with the free disk space (x5 at 75 GB free, x5.75 at 1 TB): 60,000
+    # requests in about 11 s exceed it on any disk this runs on.
+    requests = 60_000
+    agent = f"burst-test/{marker()}"
+    since = host.check_output("date +%s")
+    # nginx closes a connection after keepalive_requests (1000); h2load opens no new one.
+    report = host.check_output(
+        "h2load --requests=%s --clients=64 --max-concurrent-streams=4 --header=%s %s",
+        str(requests),
+        f"user-agent: {agent}",
+        "https://localhost/health",
+    )
+    assert f"status codes: {requests} 2xx" in report, report
+
+    def logged() -> int:
+        count = host.run(
+            "journalctl --no-pager --output=cat --unit %s --since=@%s | grep --count --fixed-strings %s",
+            APP,
+            since,
+            f'"user_agent": "{agent}"',
+        )
+        return int(count.stdout.strip() or 0)
+
+    assert wait_for(lambda: logged() == requests, timeout=30, interval=1), (
+        f"{logged()} of {requests} access lines in the journal"
+    )
+    suppressed = journal(host, "--unit", "systemd-journald", f"--since=@{since}")
+    assert f"messages from {APP}.service" not in suppressed, suppressed
