@@ -45,7 +45,7 @@ MOLECULE_JOB_LIST := $(addprefix default:,$(firstword $(DISTROS))) $(addprefix r
   $(addprefix default:,$(wordlist 2,99,$(DISTROS))) $(addprefix tuned:,$(TUNED_DISTROS)) \
   $(addprefix multiapp:,$(MULTIAPP_DISTROS)) $(addprefix filelogs:,$(FILELOGS_DISTROS))
 
-.PHONY: help venv docker images sandbox deploy test lint unit test-molecule docs bench clean
+.PHONY: help venv docker images sandbox deploy test lint unit test-molecule docs collection bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -94,6 +94,10 @@ test-molecule: venv images ## molecule test: default on $(DISTROS), the other sc
 	$(BIN)/python scripts/molecule_jobs.py --jobs $(MOLECULE_JOBS) $(MOLECULE_JOB_LIST)
 
 test: lint unit test-molecule ## Everything: lint, unit tests, Molecule
+
+collection: venv ## Build the collection fastapi_deploy.server (galaxy.yml) into build/collection/
+	rm -rf build/collection
+	$(BIN)/ansible-galaxy collection build --output-path build/collection
 
 bench: venv docker ## Serving throughput, deploy speed over docker exec and SSH, fleet growth; writes bench/results*.{md,json,png} (about 16 min)
 	scripts/sandbox-image debian12

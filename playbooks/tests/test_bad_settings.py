@@ -104,7 +104,7 @@ def ansible_env(facts: Path) -> dict[str, str]:
         "ANSIBLE_CONFIG": str(facts.parent / "ansible.cfg"),
         "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json",
         "ANSIBLE_PIPELINING": "true",
-        "ANSIBLE_ROLES_PATH": str(ROOT / "roles"),
+        "ANSIBLE_COLLECTIONS_PATH": str(ROOT / "collections"),
         # Facts gathered once, from the cache: "smart" skips a host whose facts it holds.
         "ANSIBLE_GATHERING": "smart",
         "ANSIBLE_CACHE_PLUGIN": "ansible.builtin.jsonfile",

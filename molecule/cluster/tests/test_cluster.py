@@ -3,7 +3,7 @@ who may reach the app hosts, zero failed requests under load during a rolling de
 release whose /health fails, and a stopped app host; an app stopped on one host fires TargetDown.
 
 The tests run in file order and build on each other: the first reads the deployment as converged, then
-1.2.0 is deployed, the bad release is refused on top of it, the app host stopped is started again.
+1.2.1 is deployed, the bad release is refused on top of it, the app host stopped is started again.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from helpers import active_alerts, main_pid, prometheus_api, unhealthy_targets, 
 from playbook import ansible_playbook
 from variants import app_variant
 
-GOOD = "1.2.0"
+GOOD = "1.2.1"
 BAD = "1.3.0"
 DEPLOY_BATCH = "PLAY [Deploy the FastAPI app on the app hosts]"
 RESTART_BATCH = "PLAY [Restart the app]"

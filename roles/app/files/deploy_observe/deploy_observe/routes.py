@@ -2,7 +2,12 @@
 
 Raw paths never become label values: a request no route matches is UNMATCHED. Apps built on
 Starlette's routing (FastAPI, Starlette and frameworks on top of them) have their templates found,
-mounted sub-applications included; for any other ASGI app every request is UNMATCHED.
+mounted sub-applications and FastAPI's included routers (with their prefixes) included; for any
+other ASGI app every request is UNMATCHED.
+
+FastAPI >= 0.165 no longer copies an included router's routes into the app's list: one
+``_IncludedRouter`` entry stands for them, without a ``path``, and lists its routes with their
+prefixes through ``effective_candidates()``. Older FastAPI copies them (plain routes here).
 
 Matching depends only on method and path (unless a ``Host`` route is in the tree), so results are
 cached per (method, root path, path): a known path costs one dictionary lookup instead of a pass
@@ -49,12 +54,33 @@ def _match(routes: Sequence[Any], scope: Scope) -> tuple[str | None, bool]:
         level = int(getattr(match, "value", match))
         if level == 0:
             continue
-        template = _template(route, scope, child)
-        if level == 2:
+        group = _included(route)
+        if group is not None:
+            template, full = _match(group, scope)
+            if template is None:
+                continue
+        else:
+            # FastAPI's route of an included router: the prefixed route is `starlette_route`
+            # (a plain route, a mount) or the context itself (an API route's `path_format`).
+            target = getattr(route, "starlette_route", None) or route
+            template, full = _template(target, scope, child), level == 2
+        if full:
             return template, True
         if partial is None:
             partial = template
     return partial, False
+
+
+def _included(route: Any) -> Sequence[Any] | None:
+    """The routes of a FastAPI included router, with their prefixes; None for any other route."""
+    effective = getattr(route, "effective_candidates", None)
+    if not callable(effective):
+        return None
+    try:
+        candidates = effective()
+    except (AttributeError, TypeError):
+        return None
+    return candidates if isinstance(candidates, Sequence) else None
 
 
 def _template(route: Any, scope: Scope, child: dict[str, Any]) -> str:
@@ -69,9 +95,12 @@ def _template(route: Any, scope: Scope, child: dict[str, Any]) -> str:
 
 def _has_host_route(routes: Sequence[Any]) -> bool:
     for route in routes:
+        route = getattr(route, "starlette_route", None) or route
         if type(route).__name__ == "Host":
             return True
-        inner = getattr(route, "routes", None)
+        inner = _included(route)
+        if inner is None:
+            inner = getattr(route, "routes", None)
         if isinstance(inner, Sequence) and _has_host_route(inner):
             return True
     return False

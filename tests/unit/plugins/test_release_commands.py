@@ -8,9 +8,9 @@ from pathlib import Path
 
 import yaml
 
-ROLE = Path(__file__).resolve().parents[1]
-SCRIPT = yaml.safe_load((ROLE / "vars/main.yml").read_text())["_app_commands_script"]
-spec = importlib.util.spec_from_file_location("release_commands", ROLE / "filter_plugins/release_commands.py")
+ROOT = Path(__file__).resolve().parents[3]
+SCRIPT = yaml.safe_load((ROOT / "roles/app/vars/main.yml").read_text())["_app_commands_script"]
+spec = importlib.util.spec_from_file_location("release_commands", ROOT / "plugins/filter/release_commands.py")
 assert spec
 assert spec.loader
 release_commands = importlib.util.module_from_spec(spec)

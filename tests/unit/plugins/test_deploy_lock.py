@@ -13,7 +13,7 @@ from types import ModuleType
 
 import pytest
 
-MODULE_PATH = Path(__file__).resolve().parents[1] / "library" / "deploy_lock.py"
+MODULE_PATH = Path(__file__).resolve().parents[3] / "plugins" / "modules" / "deploy_lock.py"
 ROOT = os.geteuid() == 0
 
 

@@ -16,7 +16,7 @@ from types import ModuleType
 
 import pytest
 
-MODULE_PATH = Path(__file__).resolve().parents[1] / "library" / "host_state.py"
+MODULE_PATH = Path(__file__).resolve().parents[3] / "plugins" / "modules" / "host_state.py"
 
 
 def _load() -> ModuleType:

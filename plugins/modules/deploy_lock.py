@@ -1,5 +1,5 @@
 #!/usr/bin/python
-# Part of the deploy role: the deploy lock and the audit log of a host, in
+# Used by the deploy role: the deploy lock and the audit log of a host, in
 # one module so that releasing a lock and writing the run's audit line are
 # one step (a second release writes nothing).
 """Take or release a host's deploy lock; on release append the run's audit line."""

@@ -1,5 +1,5 @@
 #!/usr/bin/python
-# Part of the _host_state role: everything a role needs to know of the host
+# Used by the _host_state role: everything a role needs to know of the host
 # before it writes, read in one module run instead of a stat, file, group,
 # user, systemd_service or package_facts run per item on every idempotent
 # deploy.

@@ -1,4 +1,4 @@
-# Part of the app role: the release commands' run as the audit log records
+# Used by the app role: the release commands' run as the audit log records
 # it (roles/deploy finish.yml), read from the output of the role's command
 # script (vars/main.yml _app_commands_script): "$ <command>" before each
 # command's output, "release command <n> failed with exit code <rc>" after
