@@ -6,20 +6,35 @@ Hosts need no access to PyPI: the role copies this directory to them and runs
 platform, not the controller's, so a Debian 13 host (Python 3.13) gets cp313
 wheels even when the controller runs 3.11.
 
-Each ``--extra-dir`` is a package of the role's own that every release gets
-next to the app (deploy_observe: request metrics and a health check around any
-ASGI app): its wheel is built too, and its ``constraints.txt`` pins whatever of
-its dependencies the app's constraints do not (the app's pin wins).
+The app's pins are read from the project as it is (project_pins.py: its
+uv.lock, poetry.lock, pylock.toml or requirements file, or an explicit
+``--constraints`` file). Each ``--extra-dir`` is a package of the role's own
+that every release gets next to the app (deploy_observe: request metrics and a
+health check around any ASGI app): its wheel is built too, and its
+``constraints.txt`` pins whatever of its dependencies the app's pins do not;
+each ``--add-pins`` file (the app server) likewise: the app's pin wins.
 
-The output directory holds every dependency wheel pinned in the constraints
-file, the extra packages' wheels, the app's own wheel, ``requirements.lock``
-(exact pins, the app last),
+A lock's pins are fetched as they are (``--no-deps``, its hashes checked), sdists
+included: a pure-Python sdist is built into a wheel here; one that builds a
+native extension is refused by name (its wheel would be for the controller's
+Python and machine, not the host's). The set is then resolved offline for the
+target, so a lock that lacks a dependency fails here, not on a host.
+
+The project's tree (project_tree.py) goes in ``tree.tar``: a release is the
+project (alembic.ini, migrations, templates, data), with its virtualenv beside
+it. The app's own wheel is built and installed only when the project has a
+``[build-system]``; a project without one (uv's default for apps) is imported
+from the tree, the service's working directory.
+
+The output directory holds every dependency wheel, the extra packages' wheels,
+the app's own wheel (if built), ``tree.tar``, ``requirements.lock``
+(exact pins, the app last if installed),
 ``app.requirement`` (the app's own pin, for reinstalling it alone) and
 ``MANIFEST.sha256``, a digest of all of it that the role compares with
 what a host's venv was last built from. Beside the directory, ``<out>.tar``
 holds the same files (reproducibly: sorted, zero mtimes and owners) so the
 role ships one file instead of one round trip per wheel. A rebuild is skipped when the inputs
-(constraints, app sources, target) have not changed since the last one.
+(pins, the project's tree, target) have not changed since the last one.
 
 The app's and the extra packages' wheels are built with the build backend installed beside
 Ansible (requirements.txt pins setuptools) whenever it meets their ``[build-system]
@@ -34,6 +49,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import importlib.metadata
+import json
 import os
 import shutil
 import subprocess
@@ -44,6 +60,9 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from project_pins import Pins, find_source, project_pins, requirement_name
+from project_tree import tree_files, write_tree_tar
+
 # manylinux tags old enough for Debian 12 (glibc 2.36) and Debian 13 (2.41).
 PLATFORMS = ("manylinux_2_28_{arch}", "manylinux_2_17_{arch}", "manylinux2014_{arch}")
 # Wheels carry zip timestamps; pin them so the same sources give the same wheel.
@@ -53,7 +72,15 @@ SOURCE_DATE_EPOCH = "315532800"
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--app-dir", type=Path, required=True, help="app source (pyproject.toml)")
-    parser.add_argument("--constraints", type=Path, required=True, help="exact runtime pins")
+    parser.add_argument(
+        "--constraints", default="", help="exact runtime pins (default: the project's lock or requirements)"
+    )
+    parser.add_argument("--group", action="append", default=[], help="a lock's dependency group to add")
+    parser.add_argument("--extra", action="append", default=[], help="an extra of the project to add")
+    parser.add_argument("--exclude", action="append", default=[], help="a tree path pattern not to ship")
+    parser.add_argument(
+        "--add-pins", type=Path, action="append", default=[], help="pins added where the app has none"
+    )
     parser.add_argument(
         "--extra-dir",
         type=Path,
@@ -61,19 +88,53 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=[],
         help="a package (pyproject.toml, constraints.txt) every release installs beside the app",
     )
-    parser.add_argument("--python", required=True, help="target Python, e.g. 3.11")
+    parser.add_argument("--python", help="target Python, e.g. 3.11")
     parser.add_argument("--arch", default="x86_64", help="target machine, e.g. x86_64 or aarch64")
-    parser.add_argument("--out", type=Path, required=True, help="wheelhouse directory to fill")
+    parser.add_argument("--out", type=Path, help="wheelhouse directory to fill")
+    parser.add_argument(
+        "--describe",
+        action="store_true",
+        help="print the project's name, version, requires-python and pins source as JSON; build nothing",
+    )
+    parser.add_argument(
+        "--check-python",
+        action="append",
+        default=[],
+        help="with --describe: a host's Python version (3.11.2) to check against requires-python",
+    )
     parser.add_argument(
         "--index-url", default="", help="package index (or mirror) to fetch from instead of pip's own"
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not args.describe and (args.python is None or args.out is None):
+        parser.error("--python and --out are required to build")
+    return args
+
+
+def pyproject(app_dir: Path) -> dict[str, Any]:
+    with (app_dir / "pyproject.toml").open("rb") as fh:
+        return tomllib.load(fh)
 
 
 def app_metadata(app_dir: Path) -> tuple[str, str]:
-    with (app_dir / "pyproject.toml").open("rb") as fh:
-        project = tomllib.load(fh)["project"]
-    return project["name"], project["version"]
+    """(name, version) of the project: [project], or Poetry 1's [tool.poetry]."""
+    data = pyproject(app_dir)
+    project = data.get("project", {})
+    poetry = data.get("tool", {}).get("poetry", {})
+    name = project.get("name") or poetry.get("name")
+    version = project.get("version") or poetry.get("version")
+    if not name or not version:
+        raise SystemExit(
+            f"{app_dir}/pyproject.toml: the release is named after the project's version, and it has "
+            f"{'a dynamic one' if 'version' in project.get('dynamic', []) else 'none'}: "
+            'set [project] version = "..." (a static version)'
+        )
+    return str(name), str(version)
+
+
+def builds_a_wheel(app_dir: Path) -> bool:
+    """Whether the project is a package to install (it has a [build-system]) or an app run from its tree."""
+    return "build-system" in pyproject(app_dir)
 
 
 def source_files(app_dir: Path) -> list[Path]:
@@ -92,30 +153,37 @@ def _digest_files(digest: Any, root: Path, paths: list[Path]) -> None:
         digest.update(path.read_bytes())
 
 
+def pins_source(args: argparse.Namespace) -> Path | None:
+    return Path(args.constraints) if args.constraints else find_source(args.app_dir)[1]
+
+
 def inputs_digest(args: argparse.Namespace) -> str:
     digest = hashlib.sha256()
-    digest.update(f"{args.python}|{args.arch}|{Path(__file__).read_bytes().hex()}".encode())
-    _digest_files(digest, args.app_dir.parent, [args.constraints, *source_files(args.app_dir)])
+    here = Path(__file__).parent
+    code = b"".join(
+        (here / name).read_bytes() for name in ("build_wheelhouse.py", "project_pins.py", "project_tree.py")
+    )
+    options = (args.python, args.arch, args.group, args.extra, args.exclude, code.hex())
+    digest.update(repr(options).encode())
+    source = pins_source(args)
+    for path in [*([source] if source else []), *args.add_pins]:
+        digest.update(str(path).encode() + path.read_bytes())
+    for relative in tree_files(args.app_dir, tuple(args.exclude)):
+        path = args.app_dir / relative
+        digest.update(relative.encode())
+        digest.update(os.readlink(path).encode() if path.is_symlink() else path.read_bytes())
     for extra in args.extra_dir:
         _digest_files(digest, extra.parent, source_files(extra))
     return digest.hexdigest()
 
 
-def deps_digest(args: argparse.Namespace) -> str:
+def deps_digest(args: argparse.Namespace, pins: Pins, additions: list[str]) -> str:
     """What the dependency wheels depend on: pins, target and the extra packages, not the app's code."""
     digest = hashlib.sha256(f"{args.python}|{args.arch}|{PLATFORMS}".encode())
-    digest.update(args.constraints.read_bytes())
+    digest.update(repr((pins.lines, sorted(pins.hashes.items()), pins.complete, additions)).encode())
     for extra in args.extra_dir:
         _digest_files(digest, extra.parent, source_files(extra))
     return digest.hexdigest()
-
-
-def requirement_name(line: str) -> str:
-    """The normalised project name of a pin line (``Foo_Bar[x]==1`` -> ``foo-bar``)."""
-    name = line.split(";")[0]
-    for sep in ("[", "=", "<", ">", "!", "~", " ", "@"):
-        name = name.split(sep)[0]
-    return name.strip().lower().replace("_", "-").replace(".", "-")
 
 
 def pin_lines(path: Path) -> list[str]:
@@ -126,23 +194,28 @@ def pin_lines(path: Path) -> list[str]:
     ]
 
 
-def merged_pins(args: argparse.Namespace) -> list[str]:
-    """The app's pins, then each extra package's pins for projects the app does not pin."""
-    pins = pin_lines(args.constraints)
-    pinned = {requirement_name(line) for line in pins}
-    for extra in args.extra_dir:
-        for line in pin_lines(extra / "constraints.txt"):
+def added_pins(pinned: set[str], args: argparse.Namespace) -> list[str]:
+    """The pins of the extra packages and of each --add-pins file for projects the app does not pin."""
+    added = []
+    for path in [*(extra / "constraints.txt" for extra in args.extra_dir), *args.add_pins]:
+        for line in pin_lines(path):
             if requirement_name(line) not in pinned:
-                pins.append(line)
+                added.append(line)
                 pinned.add(requirement_name(line))
-    return pins
+    return added
 
 
-def reuse_deps(args: argparse.Namespace, staging: Path, app_wheel_prefix: str) -> bool:
+def merged_pins(args: argparse.Namespace) -> list[str]:
+    """The app's pins (its constraints file), then the added ones for projects it does not pin."""
+    pins = pin_lines(Path(args.constraints))
+    return pins + added_pins({requirement_name(line) for line in pins}, args)
+
+
+def reuse_deps(args: argparse.Namespace, staging: Path, app_wheel_prefix: str, digest: str) -> bool:
     """Copy the previous build's dependency wheels when the pins are unchanged:
-    a code-only release then rebuilds just the app's wheel, without PyPI."""
+    a code-only release then rebuilds just the app's wheel (if any), without PyPI."""
     stamp = args.out / ".deps"
-    if not stamp.is_file() or stamp.read_text().strip() != deps_digest(args):
+    if not stamp.is_file() or stamp.read_text().strip() != digest:
         return False
     for wheel in args.out.glob("*.whl"):
         if not wheel.name.startswith(app_wheel_prefix):
@@ -160,23 +233,128 @@ def pip(*pip_args: str, env: dict[str, str] | None = None) -> None:
     subprocess.run(cmd, check=True, env=env)
 
 
-def download_deps(args: argparse.Namespace, staging: Path, pins: Path) -> None:
+def target_args(args: argparse.Namespace) -> list[str]:
     platforms = [flag for p in PLATFORMS for flag in ("--platform", p.format(arch=args.arch))]
+    return ["--implementation", "cp", "--python-version", args.python, *platforms]
+
+
+def download_deps(args: argparse.Namespace, staging: Path, pins: Path) -> None:
+    """Resolve and fetch wheels for the target (pins that are not a complete lock)."""
     pip(
         "download",
         "--quiet",
         "--dest",
         str(staging),
         "--only-binary=:all:",
-        "--implementation",
-        "cp",
-        "--python-version",
-        args.python,
-        *platforms,
+        *target_args(args),
         "--requirement",
         str(pins),
         *index_args(args),
     )
+
+
+def download_locked(args: argparse.Namespace, staging: Path, pins: Pins, added: list[str]) -> None:
+    """Fetch a complete lock as it is: no resolving, wheels for the target or sdists, hashes checked."""
+    locked = staging / ".locked.txt"
+    locked.write_text(
+        "".join(
+            line + "".join(f" --hash=sha256:{h}" for h in pins.hashes.get(requirement_name(line), [])) + "\n"
+            for line in pins.lines
+        )
+    )
+    extra = staging / ".added.txt"
+    extra.write_text("".join(line + "\n" for line in added))
+    for path in (locked, extra):
+        if path.read_text().strip():
+            pip(
+                "download",
+                "--quiet",
+                "--no-deps",
+                "--dest",
+                str(staging),
+                *target_args(args),
+                "--requirement",
+                str(path),
+                *index_args(args),
+            )
+        path.unlink()
+    build_sdists(args, staging)
+
+
+def build_sdists(args: argparse.Namespace, staging: Path) -> None:
+    """Each sdist a lock fetched (no wheel for the target) built into a wheel here; a pure-Python one
+    works on any host, one that builds a native extension is refused by name."""
+    sdists = sorted(p for p in staging.iterdir() if p.name.endswith((".tar.gz", ".zip")))
+    for sdist in sdists:
+        with tempfile.TemporaryDirectory() as tmp:
+            built = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "--disable-pip-version-check",
+                    "wheel",
+                    "--quiet",
+                    "--no-deps",
+                    "--wheel-dir",
+                    tmp,
+                    *index_args(args),
+                    str(sdist),
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+                env={**os.environ, "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH},
+            )
+            wheels = list(Path(tmp).glob("*.whl"))
+            pure = [w for w in wheels if w.name.endswith("-none-any.whl")]
+            if built.returncode != 0 or not pure:
+                why = (built.stderr.strip().splitlines() or ["a wheel for this machine only"])[-1]
+                raise SystemExit(
+                    f"{sdist.name}: no wheel for cp{args.python.replace('.', '')} {args.arch} (the host's "
+                    f"Python and machine) on the index, and its sdist builds a native extension ({why}): "
+                    "pin a version that publishes wheels for it, or build the wheel on a machine like the "
+                    "host and put it on your index"
+                )
+            shutil.copy2(pure[0], staging / pure[0].name)
+        sdist.unlink()
+
+
+def check_complete(args: argparse.Namespace, staging: Path, requirements: list[str]) -> None:
+    """Resolve the wheelhouse offline for the target, as the host's pip will: a lock that misses a
+    dependency fails here, naming it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        wanted = Path(tmp) / "requirements.txt"
+        wanted.write_text("\n".join(requirements) + "\n")
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "--disable-pip-version-check",
+                "install",
+                "--dry-run",
+                "--quiet",
+                "--ignore-installed",
+                "--no-index",
+                "--find-links",
+                str(staging),
+                "--only-binary=:all:",
+                *target_args(args),
+                "--target",
+                str(Path(tmp) / "target"),
+                "--requirement",
+                str(wanted),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise SystemExit(
+                "the locked packages do not install together for the host "
+                f"(cp{args.python.replace('.', '')} {args.arch}): {result.stderr.strip()}"
+            )
 
 
 def missing_build_requirements(project_dir: Path) -> list[str]:
@@ -227,19 +405,31 @@ def build_app_wheel(app_dir: Path, staging: Path, index: list[str]) -> None:
 
 def build(args: argparse.Namespace, staging: Path) -> None:
     name, version = app_metadata(args.app_dir)
-    pins = merged_pins(args)
+    wheel = builds_a_wheel(args.app_dir)
+    explicit = Path(args.constraints) if args.constraints else None
+    project = {"name": name, **pyproject(args.app_dir).get("project", {})}
+    pins = project_pins(args.app_dir, project, explicit, args.group, args.extra, args.python, args.arch)
+    added = added_pins(pins.names() | {requirement_name(name)}, args)
     extras = [app_metadata(extra) for extra in args.extra_dir]
+    digest = deps_digest(args, pins, added)
     # The extra packages' wheels are reused with the dependencies' (deps_digest covers their sources).
-    if not reuse_deps(args, staging, name.replace("-", "_") + "-"):
-        pin_file = staging / ".pins.txt"
-        pin_file.write_text("\n".join(pins) + "\n")
-        download_deps(args, staging, pin_file)
-        pin_file.unlink()
+    if not reuse_deps(args, staging, name.replace("-", "_") + "-", digest):
+        if pins.complete:
+            download_locked(args, staging, pins, added)
+        else:
+            pin_file = staging / ".pins.txt"
+            pin_file.write_text("\n".join([*pins.lines, *added]) + "\n")
+            download_deps(args, staging, pin_file)
+            pin_file.unlink()
         for extra in args.extra_dir:
             build_app_wheel(extra, staging, index_args(args))
-    (staging / ".deps").write_text(deps_digest(args) + "\n")
-    build_app_wheel(args.app_dir, staging, index_args(args))
-    lock = [*pins, *(f"{extra}=={extra_version}" for extra, extra_version in extras), f"{name}=={version}"]
+        check_complete(args, staging, [*pins.lines, *added, *(f"{e}=={v}" for e, v in extras)])
+    (staging / ".deps").write_text(digest + "\n")
+    if wheel:
+        build_app_wheel(args.app_dir, staging, index_args(args))
+    write_tree_tar(args.app_dir, tree_files(args.app_dir, tuple(args.exclude)), staging / "tree.tar")
+    lock = [*pins.lines, *added, *(f"{extra}=={extra_version}" for extra, extra_version in extras)]
+    lock += [f"{name}=={version}"] if wheel else []
     (staging / "requirements.lock").write_text("\n".join(lock) + "\n")
     (staging / "app.requirement").write_text(f"{name}=={version}\n")
     manifest = hashlib.sha256()
@@ -266,8 +456,29 @@ def write_tar(directory: Path, archive: Path) -> None:
     tmp.replace(archive)
 
 
+def describe(args: argparse.Namespace) -> dict[str, Any]:
+    """What the first play checks before any host changes: the version names a release, and each
+    host's Python meets the project's requires-python."""
+    from packaging.specifiers import SpecifierSet
+
+    name, version = app_metadata(args.app_dir)
+    requires = str(pyproject(args.app_dir).get("project", {}).get("requires-python", ""))
+    source = pins_source(args)
+    return {
+        "name": name,
+        "version": version,
+        "requires_python": requires,
+        "pins": str(source) if source else f"{args.app_dir}/pyproject.toml (not locked)",
+        "wheel": builds_a_wheel(args.app_dir),
+        "python_ok": {v: SpecifierSet(requires).contains(v, prereleases=True) for v in args.check_python},
+    }
+
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
+    if args.describe:
+        print(json.dumps(describe(args)))
+        return 0
     stamp = args.out / ".inputs"
     archive = args.out.with_name(args.out.name + ".tar")
     digest = inputs_digest(args)

@@ -6,12 +6,15 @@ import argparse
 import hashlib
 import importlib.metadata
 import importlib.util
+import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 
 SCRIPT = Path(__file__).resolve().parents[1] / "files" / "build_wheelhouse.py"
+# Its modules beside it (project_pins, project_tree), as when it runs as a script.
+sys.path.insert(0, str(SCRIPT.parent))
 spec = importlib.util.spec_from_file_location("build_wheelhouse", SCRIPT)
 assert spec is not None
 assert spec.loader is not None
@@ -38,11 +41,14 @@ def test_the_apps_pin_wins_and_missing_ones_are_added(tmp_path: Path) -> None:
     extra = tmp_path / "extra"
     extra.mkdir()
     (extra / "constraints.txt").write_text("prometheus-client==0.26.0\nsix==1.17.0\n")
-    args = argparse.Namespace(constraints=app, extra_dir=[extra])
+    server = tmp_path / "server.txt"
+    server.write_text("# the server\nFastAPI==0.110.0\ngunicorn==27.0.1\nsix==1.16.0\n")
+    args = argparse.Namespace(constraints=app, extra_dir=[extra], add_pins=[server])
     assert build_wheelhouse.merged_pins(args) == [
         "fastapi==0.165.0",
         "prometheus_client==0.21.0",
         "six==1.17.0",
+        "gunicorn==27.0.1",
     ]
 
 
