@@ -13,7 +13,13 @@ export PATH := $(abspath $(BIN)):$(PATH)
 
 # Molecule runs the default scenario (deploy, idempotence, then tests that only
 # read and probe) on each of these (scripts/sandbox-image names).
-DISTROS ?= debian12 debian13
+DISTROS ?= debian12
+# ... and on these from a Debian 13 controller on the newest ansible-core (2.21)
+# (scripts/newest-core; a deprecation warning fails it).
+NEWEST_DISTROS ?= debian13
+# ... and the collection scenario (built, installed and used from a user's own
+# repository, examples/infra; ansible-lint on the newest core) on the newest core on these.
+COLLECTION_DISTROS ?= debian13
 # ... and the release scenario (the same deploy, then further deploys: releases,
 # rollback, drift put back, check mode, a refused nginx snippet) on these.
 RELEASE_DISTROS ?= debian12
@@ -29,9 +35,9 @@ MULTIAPP_DISTROS ?= debian12
 # ... and the cluster scenario (1 web + 2 app hosts: rolling deploys and restarts
 # under load, a failing release, a stopped app host) on these.
 CLUSTER_DISTROS ?= debian12
-# ... and the database scenario (the notes example on 2 app hosts with a
-# PostgreSQL host: migrations once per deploy, a failing one refused) on these.
-DATABASE_DISTROS ?= debian12
+# ... and the database scenario (examples/shelf, a uv project, then examples/notes,
+# Poetry-locked, on 2 app hosts with a PostgreSQL host: migrations, rollback) on these.
+DATABASE_DISTROS ?= debian13
 # ... and the acme scenario (a pebble CA, 2 web hosts: issuance, renewal under
 # load, the renewed certificate on the second host, a name the CA refuses) on these.
 ACME_DISTROS ?= debian12
@@ -42,7 +48,9 @@ MOLECULE_JOBS ?= 2
 MOLECULE_JOB_LIST := $(addprefix default:,$(firstword $(DISTROS))) $(addprefix release:,$(RELEASE_DISTROS)) \
   $(addprefix cluster:,$(CLUSTER_DISTROS)) $(addprefix database:,$(DATABASE_DISTROS)) \
   $(addprefix monitoring:,$(MONITORING_DISTROS)) $(addprefix acme:,$(ACME_DISTROS)) \
-  $(addprefix default:,$(wordlist 2,99,$(DISTROS))) $(addprefix tuned:,$(TUNED_DISTROS)) \
+  $(addsuffix @newest,$(addprefix default:,$(NEWEST_DISTROS))) $(addprefix default:,$(wordlist 2,99,$(DISTROS))) \
+  $(addsuffix @newest,$(addprefix collection:,$(COLLECTION_DISTROS))) \
+  $(addprefix tuned:,$(TUNED_DISTROS)) \
   $(addprefix multiapp:,$(MULTIAPP_DISTROS)) $(addprefix filelogs:,$(FILELOGS_DISTROS))
 
 .PHONY: help venv docker images sandbox deploy test lint unit test-molecule docs collection bench clean
@@ -54,6 +62,7 @@ $(BIN)/.installed: requirements.txt app/pyproject.toml app/constraints.txt roles
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -c app/constraints.txt -c roles/app/files/deploy_observe/constraints.txt -e app
+	@$(BIN)/python -c 'import sys; sys.exit(sys.version_info < (3, 12))' || echo "notice: Python 3.11 runs ansible-core 2.19, end of life since November 2026: make venv PYTHON=python3.13 (Debian 13's python3) gets ansible-core 2.21"
 	touch $@
 
 venv: $(BIN)/.installed ## Install the pinned controller tools into .venv
@@ -62,7 +71,7 @@ docker: ## Check that a Docker daemon answers (as root on Debian: install and st
 	scripts/ensure-docker --with-mmdebstrap
 
 images: docker ## Build the systemd base images the scenarios use (reused when unchanged)
-	for distro in $(sort $(DISTROS) $(RELEASE_DISTROS) $(MONITORING_DISTROS) $(FILELOGS_DISTROS) $(TUNED_DISTROS) $(MULTIAPP_DISTROS) $(CLUSTER_DISTROS) $(DATABASE_DISTROS) $(ACME_DISTROS)); do scripts/sandbox-image $$distro; done
+	for distro in $(sort $(DISTROS) $(NEWEST_DISTROS) $(COLLECTION_DISTROS) $(RELEASE_DISTROS) $(MONITORING_DISTROS) $(FILELOGS_DISTROS) $(TUNED_DISTROS) $(MULTIAPP_DISTROS) $(CLUSTER_DISTROS) $(DATABASE_DISTROS) $(ACME_DISTROS)); do scripts/sandbox-image $$distro; done
 
 sandbox: venv docker ## Create (or start) the local sandbox host container (Debian 12)
 	scripts/sandbox-image debian12
@@ -80,7 +89,7 @@ lint: venv ## yamllint, ansible-lint (production profile), ruff, shellcheck, rol
 	ANSIBLE_DUPLICATE_YAML_DICT_KEY=ignore $(BIN)/ansible-lint --profile production
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/shellcheck scripts/ensure-docker scripts/sandbox scripts/sandbox-image .ci/run
+	$(BIN)/shellcheck scripts/ensure-docker scripts/sandbox scripts/sandbox-image scripts/newest-core .ci/run
 	$(BIN)/python scripts/role_docs.py --check
 	$(BIN)/python scripts/md_links.py
 
@@ -90,7 +99,7 @@ docs: venv ## Regenerate each role's README variable block from its argument_spe
 unit: venv ## Unit tests: the app, the benchmark parser, the rendered logging module
 	$(BIN)/pytest -q
 
-test-molecule: venv images ## molecule test: default on $(DISTROS), the other scenarios on their *_DISTROS, $(MOLECULE_JOBS) at a time
+test-molecule: venv images ## molecule test: default on $(DISTROS) (and on the newest core on $(NEWEST_DISTROS)), the other scenarios on their *_DISTROS, $(MOLECULE_JOBS) at a time
 	$(BIN)/python scripts/molecule_jobs.py --jobs $(MOLECULE_JOBS) $(MOLECULE_JOB_LIST)
 
 test: lint unit test-molecule ## Everything: lint, unit tests, Molecule

@@ -8,7 +8,11 @@ directory); everything else a scenario writes on the controller is its own
 (.config/molecule/config.yml puts the wheelhouse and the self-signed CA in that
 directory; containers and networks carry the scenario's name).
 
-Each job's output goes to <logs>/<scenario>-<distro>.log; one line per job start and
+A job named <scenario>:<distro>@newest runs on the newest ansible-core, from a Debian 13
+controller container (scripts/newest-core): the lane that proves each change on the
+Ansible users run.
+
+Each job's output goes to <logs>/<scenario>-<distro>[-newest].log; one line per job start and
 end goes to stdout, then a summary, then the whole log of every job that failed.
 Jobs start in the order given (longest first keeps the lanes even). Exit status 1
 when a job failed.
@@ -35,6 +39,7 @@ class Job:
     scenario: str
     distro: str
     log: Path
+    newest: bool = False
     process: subprocess.Popen[bytes] | None = None
     started: float = 0.0
     seconds: float = 0.0
@@ -42,14 +47,21 @@ class Job:
 
     @property
     def name(self) -> str:
-        return f"{self.scenario}:{self.distro}"
+        return f"{self.scenario}:{self.distro}{'@newest' if self.newest else ''}"
+
+    def command(self, molecule: str) -> list[str]:
+        if not self.newest:
+            return [molecule, "test", "-s", self.scenario]
+        return [str(ROOT / "scripts/newest-core"), "molecule", "test", "-s", self.scenario]
 
 
 def parse_job(text: str, logs: Path) -> Job:
+    text, _, core = text.partition("@")
     scenario, sep, distro = text.partition(":")
-    if not sep or not scenario or not distro:
-        raise argparse.ArgumentTypeError(f"job {text!r} must be <scenario>:<distro>")
-    return Job(scenario, distro, logs / f"{scenario}-{distro}.log")
+    if not sep or not scenario or not distro or core not in ("", "newest"):
+        raise argparse.ArgumentTypeError(f"job {text!r} must be <scenario>:<distro>[@newest]")
+    suffix = "-newest" if core else ""
+    return Job(scenario, distro, logs / f"{scenario}-{distro}{suffix}.log", newest=bool(core))
 
 
 def image_name(distro: str) -> str:
@@ -75,7 +87,7 @@ def start(job: Job, molecule: str) -> None:
     with job.log.open("wb") as log:
         # A process group of its own: an interrupt stops the job's whole tree.
         job.process = subprocess.Popen(
-            [molecule, "test", "-s", job.scenario],
+            job.command(molecule),
             cwd=ROOT,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -122,7 +134,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="jobs at a time (default 2)")
     parser.add_argument("--logs", type=Path, default=ROOT / "build/molecule-logs", help="log directory")
     parser.add_argument("--molecule", default=str(Path(sys.executable).parent / "molecule"))
-    parser.add_argument("job", nargs="+", help="<scenario>:<distro>")
+    parser.add_argument("job", nargs="+", help="<scenario>:<distro>[@newest]")
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error(f"--jobs must be at least 1 (got {args.jobs})")

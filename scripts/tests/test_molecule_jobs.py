@@ -83,3 +83,13 @@ def test_a_job_without_a_distro_is_refused(tmp_path: Path) -> None:
     result = run(tmp_path, "default")
     assert result.returncode == 2
     assert "job 'default' must be <scenario>:<distro>" in result.stderr
+
+
+def test_a_newest_core_job_runs_its_scenario_in_the_controller_container(tmp_path: Path) -> None:
+    job = molecule_jobs.parse_job("default:debian13@newest", tmp_path)
+    assert (job.name, job.log.name) == ("default:debian13@newest", "default-debian13-newest.log")
+    command = job.command("/venv/bin/molecule")
+    assert command[0].endswith("scripts/newest-core")
+    assert command[1:] == ["molecule", "test", "-s", "default"]
+    plain = molecule_jobs.parse_job("default:debian12", tmp_path)
+    assert plain.command("/venv/bin/molecule") == ["/venv/bin/molecule", "test", "-s", "default"]

@@ -148,7 +148,7 @@ def test_killed_worker_is_replaced_and_master_stays(host):
     assert main_pid(host, UNIT) == master
 
 
-def test_killed_master_is_restarted_by_systemd_and_healthy_within_5s(host):
+def test_killed_master_is_restarted_by_systemd_and_healthy_within_15s(host):
     master = main_pid(host, UNIT)
     host.run_expect([0], f"kill -9 {master}")
 
@@ -157,7 +157,9 @@ def test_killed_master_is_restarted_by_systemd_and_healthy_within_5s(host):
         app = host.run(f"curl -sf --max-time 1 --unix-socket {SOCKET} http://localhost/health")
         return app.rc == 0 and main_pid(host, UNIT) not in (0, master)
 
-    assert wait_for(healthy, timeout=5), host.check_output(f"systemctl status --no-pager {UNIT} || true")
+    # Generous: the restart itself takes a second; a busy machine (two scenarios side by side)
+    # has taken 5 s to import the app again.
+    assert wait_for(healthy, timeout=15), host.check_output(f"systemctl status --no-pager {UNIT} || true")
 
 
 @pytest.mark.parametrize("action", ["restart", "reload"])

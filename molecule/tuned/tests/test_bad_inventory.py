@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from playbook import run_deploy
@@ -42,6 +45,18 @@ SNAPSHOT = (
         (
             {"nginx_worker_processes": "many"},
             ['nginx_worker_processes must be "auto" or a number of workers'],
+        ),
+        # A project whose requires-python this host's Python (Debian 12: 3.11) does not meet.
+        (
+            {
+                "app_source_dir": str(Path(os.environ["MOLECULE_PROJECT_DIRECTORY"]) / "examples/shelf"),
+                "app_module": "app.main:app",
+            },
+            [
+                "requires Python >=3.12 (requires-python in",
+                "has Python 3.11.",
+                "Debian 13 gives 3.13",
+            ],
         ),
     ],
     ids=lambda value: next(iter(value)) if isinstance(value, dict) else "",

@@ -3,11 +3,12 @@
 A release is the project, not only its wheel: ``alembic.ini`` and its migrations, templates, static
 files and data the app reads relative to its working directory are where the app expects them.
 In a git checkout the files are those git tracks or would track (``git ls-files --cached --others
---exclude-standard``: ``.gitignore`` applies), as they are in the working tree; elsewhere every file
-below the directory. Never shipped: ``.git``, ``.env`` files (projects commit example ones with
-placeholder secrets; the app's environment comes from the inventory), virtualenvs, caches, Python
-build outputs, and what the operator excludes (``app_release_exclude``, shell patterns matched
-against the path from the project's root and against each of its parent directories).
+--exclude-standard``: ``.gitignore`` applies), as they are in the working tree; elsewhere (or in a
+directory its repository ignores) every file below the directory. Never shipped: ``.git``, ``.env``
+files (projects commit example ones with placeholder secrets; the app's environment comes from the
+inventory), virtualenvs, caches, Python build outputs, and what the operator excludes
+(``app_release_exclude``, shell patterns matched against the path from the project's root and
+against each of its parent directories).
 """
 
 from __future__ import annotations
@@ -54,6 +55,10 @@ def _git_files(root: Path) -> list[str] | None:
     except FileNotFoundError:
         return None
     if inside.returncode != 0 or inside.stdout.strip() != "true":
+        return None
+    # A directory its repository ignores (a copy under build/) is no checkout of the project.
+    ignored = subprocess.run(["git", "-C", str(root), "check-ignore", "-q", "."], check=False)
+    if ignored.returncode == 0:
         return None
     listed = subprocess.run(
         ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."],

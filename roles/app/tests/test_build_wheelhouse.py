@@ -101,3 +101,19 @@ def test_only_a_backend_not_installed_here_is_built_in_isolation(
     build_wheelhouse.build_app_wheel(project(tmp_path / "src", requires), tmp_path, [])
     assert len(calls) == 1
     assert ("--no-build-isolation" not in calls[0]) is isolated
+
+
+def test_a_constraints_file_outside_the_project_is_read(tmp_path: Path) -> None:
+    # Any path on the controller (a traceback once: "is not in the subpath of").
+    (tmp_path / "app").mkdir()
+    app = project(tmp_path / "app", ["setuptools>=69"])
+    (app / "app.py").write_text("app = None\n")
+    pins = tmp_path / "elsewhere" / "constraints.txt"
+    pins.parent.mkdir()
+    pins.write_text("fastapi==0.165.0\n")
+    args = build_wheelhouse.parse_args(
+        ["--app-dir", str(app), "--constraints", str(pins), "--python", "3.13", "--out", str(tmp_path / "o")]
+    )
+    first = build_wheelhouse.inputs_digest(args)
+    pins.write_text("fastapi==0.165.1\n")
+    assert build_wheelhouse.inputs_digest(args) != first

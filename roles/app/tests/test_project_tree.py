@@ -70,6 +70,12 @@ def test_a_git_checkout_ships_what_git_tracks_or_would_track(tmp_path: Path) -> 
     assert tree_files(root) == sorted([*SHIPPED, ".gitignore"])
 
 
+def test_a_directory_its_repository_ignores_is_walked(tmp_path: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / ".gitignore").write_text("build/\n")
+    assert tree_files(make_project(tmp_path / "build" / "copy")) == SHIPPED
+
+
 def test_a_subdirectory_of_a_checkout_ships_only_itself(tmp_path: Path) -> None:
     make_project(tmp_path / "backend")
     (tmp_path / "README.md").write_text("monorepo\n")
