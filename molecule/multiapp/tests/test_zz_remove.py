@@ -110,5 +110,7 @@ def test_again_with_app_remove_data_removes_only_the_data(host, removal):
 def test_no_app_named_is_refused_before_the_host_changes(host):
     run = ansible_playbook("remove.yml")
     assert run.returncode != 0
-    assert 'app_name="": name the app to remove with -e app_name=<name>' in run.stdout, run.stdout[-2000:]
+    # The failure's line: on standard error or output, as the callback puts it.
+    line = 'app_name="": name the app to remove with -e app_name=<name>'
+    assert line in run.stdout + run.stderr, run.stderr
     assert host.file(f"/etc/nginx/sites-enabled/{KEPT}.conf").is_symlink
