@@ -171,6 +171,19 @@ def test_unknown_host_gets_its_connection_closed(host, get):
     assert get("http://127.0.0.1/health", host_header="localhost").status == 301
 
 
+def test_nginx_refusing_metrics_answers_json_the_apps_own_404_passes_through(host, get):
+    # From the host's own network address: not loopback, not in nginx_metrics_allow.
+    own_address = host.check_output("hostname -I").split()[0]
+    refused = nginx_error(host, "--resolve", f"localhost:443:{own_address}", "https://localhost/metrics")
+    assert_json_error(host, refused[0], 403, *refused[1:])
+    assert refused[2]["detail"] == "Forbidden"
+    # A path the app does not have: FastAPI's own 404, not nginx's (no request id in it).
+    missing = get("https://localhost/nope")
+    assert missing.status == 404
+    assert missing.headers["content-type"] == "application/json"
+    assert missing.json() == {"detail": "Not Found"}
+
+
 def test_requests_beyond_the_burst_get_429(host, get):
     # One curl, many requests on a keep-alive connection, from 127.0.0.2 so
     # that the other tests (from 127.0.0.1) keep their own allowance.
@@ -225,7 +238,9 @@ def test_static_file_is_served_by_nginx_without_reaching_the_app(host, get):
         assert response.headers["x-content-type-options"] == "nosniff"
         missing = get(f"https://localhost/static/missing-{token}.css")
         assert missing.status == 404
-        assert missing.headers["content-type"] == "text/html"  # nginx's page, not the app's JSON
+        assert missing.headers["content-type"] == "application/json"
+        # nginx's answer (with the request's id), not the app's.
+        assert missing.json() == {"detail": "Not Found", "request_id": missing.headers["x-request-id"]}
     finally:
         host.run(f"rm -f {path}")
     # A proxied request with the same token shows up in the app's log (so the
