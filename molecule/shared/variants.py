@@ -15,10 +15,12 @@ def app_variant(dest: Path, version: str, *, healthy: bool = True) -> Path:
     With healthy=False, the copy's /health answers 500: a release that imports and passes
     Gunicorn's config check, yet must never take traffic.
     """
+    # The tree as the release ships it from the checkout (tests included): a copy under the
+    # deployed version is then the same release, not other code under that version.
     shutil.copytree(
         APP_SOURCE,
         dest,
-        ignore=shutil.ignore_patterns("*.egg-info", "__pycache__", "build", "tests"),
+        ignore=shutil.ignore_patterns("*.egg-info", "__pycache__", "build", ".pytest_cache"),
     )
     pyproject = dest / "pyproject.toml"
     text, count = re.subn(r'(?m)^version = "[^"]+"$', f'version = "{version}"', pyproject.read_text())
