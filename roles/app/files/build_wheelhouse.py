@@ -205,12 +205,6 @@ def added_pins(pinned: set[str], args: argparse.Namespace) -> list[str]:
     return added
 
 
-def merged_pins(args: argparse.Namespace) -> list[str]:
-    """The app's pins (its constraints file), then the added ones for projects it does not pin."""
-    pins = pin_lines(Path(args.constraints))
-    return pins + added_pins({requirement_name(line) for line in pins}, args)
-
-
 def reuse_deps(args: argparse.Namespace, staging: Path, app_wheel_prefix: str, digest: str) -> bool:
     """Copy the previous build's dependency wheels when the pins are unchanged:
     a code-only release then rebuilds just the app's wheel (if any), without PyPI."""
