@@ -6,7 +6,7 @@ import json
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -112,6 +112,9 @@ class LoadResult:
     ok: int
     failed: int
     report: str
+    # Each status code's count, and the requests that got no answer (hey's error distribution).
+    statuses: dict[int, int] = field(default_factory=dict)
+    errors: int = 0
 
 
 def load_during(
@@ -140,7 +143,8 @@ def load_during(
 
 def parse_hey(report: str) -> LoadResult:
     """Count hey's 200s and everything else (other statuses, transport errors)."""
-    ok = failed = 0
+    ok = failed = errors = 0
+    statuses: dict[int, int] = {}
     section = ""
     for line in report.splitlines():
         if line.startswith(("Status code distribution", "Error distribution")):
@@ -148,6 +152,7 @@ def parse_hey(report: str) -> LoadResult:
             continue
         match = re.match(r"\s+\[(\d+)\]\s+(\d+)\s+responses", line)
         if section == "Status" and match:
+            statuses[int(match.group(1))] = int(match.group(2))
             if match.group(1) == "200":
                 ok += int(match.group(2))
             else:
@@ -155,7 +160,8 @@ def parse_hey(report: str) -> LoadResult:
         error = re.match(r"\s+\[(\d+)\]\s+\S", line)
         if section == "Error" and error:
             failed += int(error.group(1))
-    return LoadResult(ok=ok, failed=failed, report=report)
+            errors += int(error.group(1))
+    return LoadResult(ok=ok, failed=failed, report=report, statuses=statuses, errors=errors)
 
 
 class BackgroundLoad:
