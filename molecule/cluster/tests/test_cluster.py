@@ -93,7 +93,7 @@ def test_prometheus_sees_every_host_where_it_is_true_and_no_alert(web, apps):
     assert set(by_job) == {"prometheus", APP, "node", "nginx", f"{APP}-site", f"{APP}-version"}
     # The node exporter on every host, the nginx exporter where nginx runs, labelled with host and role.
     assert {host: t["labels"]["role"] for host, t in by_job["node"].items()} == {
-        name(web): "web,monitoring",
+        name(web): "web,monitoring,logs",
         **dict.fromkeys(app_names, "app"),
     }
     assert set(by_job["nginx"]) == {name(web)}

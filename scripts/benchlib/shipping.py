@@ -1,0 +1,162 @@
+"""The central log's CPU per request (logs role): nginx's access line through journald and shipped.
+
+Two loopback servers of nginx answering `return 200`, each with the site's buffered JSON access log
+file; the second also sends each line to journald through its syslog socket (what the nginx role does
+with nginx_access_log_journal). Beside them the shipping of the logs role, set up here alone (the
+bench container has no `logs` group): systemd-journal-upload sending the journal over TLS with a
+client certificate to stunnel, in front of systemd-journal-remote on loopback, all three units of
+this host. Every unit's CPU per request (cgroup `cpu.stat`, benchlib.cpu): nginx's extra work for
+the datagram, journald's for the line, the upload's, the TLS front's and the receiver's. On a real
+deployment the last two run on the log host; the sum is what one access line costs the deployment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from benchlib import cpu
+from benchlib.sandbox import Sandbox
+from benchlib.serving import Run, median_runs
+from benchlib.wrk import parse
+
+PREFIX = "shipping/"
+FILE_PORT = 18400
+JOURNAL_PORT = 18401
+DIR = "/etc/bench-logs"
+CONF = "/etc/nginx/conf.d/bench-shipping.conf"
+RECEIVED = "/var/tmp/bench-logs-remote"
+STATE = "/var/tmp/bench-logs-upload.state"
+TAG = "bench_shipping"
+# Unit -> the role its CPU is shown as.
+UNITS = {
+    "nginx": "nginx",
+    "systemd-journald": "journald",
+    "bench-logs-upload": "upload",
+    "bench-logs-tls": "tls front",
+    "bench-logs-remote": "receiver",
+}
+ROLES = tuple(UNITS.values())
+SHIPPING_ROLES = ("journald", "upload", "tls front", "receiver")
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    port: int
+
+
+VARIANTS = (Variant("access log file", FILE_PORT), Variant("file + journald + shipped", JOURNAL_PORT))
+
+
+def setup_script(access_log: str, body: str) -> str:
+    """Shell: packages, a CA and one certificate, the receiver, the TLS front, the upload, nginx's servers.
+
+    `access_log`: the site's access_log directive (its JSON format, buffered, to its file)."""
+    fmt = access_log.split()[2].rstrip(";")
+    answer = f"default_type application/json; return 200 '{body}';"
+    servers = (
+        f"server {{ listen 127.0.0.1:{FILE_PORT}; {access_log} location / {{ {answer} }} }}\n"
+        f"server {{ listen 127.0.0.1:{JOURNAL_PORT}; {access_log} "
+        f"access_log syslog:server=unix:/dev/log,tag={TAG},nohostname {fmt}; location / {{ {answer} }} }}\n"
+    )
+    stunnel = (
+        "foreground = yes\npid =\nsyslog = no\ndebug = warning\n[remote]\naccept = 127.0.0.1:19632\n"
+        f"connect = 127.0.0.1:19631\ncert = {DIR}/host.crt\nkey = {DIR}/host.key\nCAfile = {DIR}/ca.crt\n"
+        "requireCert = yes\nverifyChain = yes\n"
+    )
+    ext = "subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth,clientAuth\\n"
+    return f"""
+command -v stunnel >/dev/null && test -x /lib/systemd/systemd-journal-upload || \\
+  (apt-get update -qq && apt-get install -y -qq --no-install-recommends \\
+     systemd-journal-remote stunnel4 >/dev/null)
+mkdir -p {DIR} {RECEIVED} && cd {DIR}
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=bench-ca \\
+  -keyout ca.key -out ca.crt 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=bench-host -keyout host.key \\
+  -out host.csr 2>/dev/null
+printf '{ext}' > host.ext
+openssl x509 -req -in host.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile host.ext \\
+  -out host.crt 2>/dev/null
+cat > stunnel.conf <<'EOF'
+{stunnel}EOF
+rm -rf {RECEIVED}/* {STATE}
+systemd-run --quiet --unit=bench-logs-remote /lib/systemd/systemd-journal-remote \\
+  --listen-http=127.0.0.1:19631 --split-mode=none --output={RECEIVED}/remote.journal
+systemd-run --quiet --unit=bench-logs-tls stunnel {DIR}/stunnel.conf
+sleep 1
+systemd-run --quiet --unit=bench-logs-upload /lib/systemd/systemd-journal-upload --save-state={STATE} \\
+  --url=https://127.0.0.1:19632 --key={DIR}/host.key --cert={DIR}/host.crt --trust={DIR}/ca.crt
+cat > {CONF} <<'EOF'
+{servers}EOF
+nginx -t -q && systemctl reload nginx
+# The upload starts with the journal's history: measured once it has caught up.
+for i in $(seq 1 60); do
+  before=$(cat {STATE} 2>/dev/null || true); sleep 1; after=$(cat {STATE} 2>/dev/null || true)
+  [ -n "$after" ] && [ "$before" = "$after" ] && break
+done
+systemctl is-active --quiet bench-logs-upload bench-logs-tls bench-logs-remote
+"""
+
+
+def teardown_script() -> str:
+    return (
+        "systemctl stop bench-logs-upload bench-logs-tls bench-logs-remote 2>/dev/null || true; "
+        f"rm -rf {CONF} {DIR} {RECEIVED} {STATE}; nginx -t -q && systemctl reload nginx"
+    )
+
+
+def received_lines(box: Sandbox) -> int:
+    """The bench's lines the receiver holds (each request's access line once)."""
+    out = box.sh(
+        f"journalctl --directory {RECEIVED} SYSLOG_IDENTIFIER={TAG} --output cat --no-pager | wc -l",
+        check=False,
+    )
+    return int(out.strip() or 0)
+
+
+def per_request(seconds: dict[str, float], requests: int) -> dict[str, float]:
+    """µs per request by role; "shipping": journald, upload, TLS front and receiver together."""
+    out = cpu.per_request(seconds, {**UNITS, "wrk": "wrk"}, requests)
+    out["shipping"] = round(sum(out.get(role, 0.0) for role in SHIPPING_ROLES), 1)
+    return out
+
+
+def drained_wrk(url: str, seconds: float, connections: int) -> str:
+    """wrk, then the wait until the upload has sent what the run logged (its cursor stops moving):
+    the CPU snapshots around both count the shipping of every line of the run."""
+    return (
+        f"wrk --threads 2 --connections {connections} --duration {max(1, round(seconds))}s "
+        f"--timeout 5s --latency --header 'Host: localhost' {url}\n"
+        f"for i in $(seq 1 30); do before=$(cat {STATE}); sleep 0.5; "
+        f'[ "$before" = "$(cat {STATE})" ] && break; done'
+    )
+
+
+def measure(
+    box: Sandbox, parts_access_log: str, body: str, *, seconds: float, connections: int, rounds: int
+) -> list[Run]:
+    """Each variant `rounds` times, interleaved; the median round of each (serving.Run rows)."""
+    print(" central log shipping", flush=True)
+    box.sh(setup_script(parts_access_log, body), timeout=600)
+    runs = []
+    try:
+        for _ in range(rounds):
+            for variant in VARIANTS:
+                before = received_lines(box)
+                out = box.sh(
+                    cpu.script(drained_wrk(f"http://127.0.0.1:{variant.port}/", seconds, connections), UNITS),
+                    timeout=seconds + 90,
+                )
+                result = parse(out)
+                usage = per_request(cpu.parse(out), result.requests)
+                arrived = received_lines(box) - before
+                print(
+                    f"  {variant.name:<26} {result.rps:>9.0f} req/s  errors {result.errors}  lines received "
+                    f"{arrived}/{result.requests}  µs/req: "
+                    + "  ".join(f"{role} {value:.1f}" for role, value in usage.items()),
+                    flush=True,
+                )
+                runs.append(Run(PREFIX + variant.name, "/", None, result, [result.rps], result.errors, usage))
+    finally:
+        box.sh(teardown_script(), check=False)
+    return median_runs(runs)
