@@ -17,7 +17,7 @@ from helpers import active_alerts, wait_for
 from playbook import ansible_playbook
 
 RECEIVED = "/var/log/journal/remote"
-NGINX_SOURCE = "nginx_" + APP.replace("-", "_")
+NGINX_SOURCE = f"nginx-{APP}"
 # An archived journal file's name: remote@<seqnum id>-<first seqnum>-<first time>.journal.
 ARCHIVED = "remote@00000000000000000000000000000001"
 RECEIVER_UNITS = "logs-receiver-tls.service systemd-journal-remote.socket systemd-journal-remote.service"
