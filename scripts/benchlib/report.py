@@ -418,23 +418,25 @@ def decomposition(parts: list[dict[str, Any]]) -> list[str]:
 
 
 def shipping(rows: list[dict[str, Any]]) -> list[str]:
-    """The central log's CPU per request: nginx's access line to journald and shipped (logs role)."""
+    """The central log's CPU per request: nginx's access line into the journal and shipped (logs role)."""
     base = next((r for r in rows if r["config"] == SHIPPING + "access log file"), None)
     base_nginx = (base or {}).get("cpu_us", {}).get("nginx")
     lines = [
         "",
         "## The central log's cost per request",
         "",
-        "nginx's `return 200` with the site's buffered JSON access log file, then also sending each line "
-        "to journald (nginx_access_log_journal) shipped by the logs role's chain: systemd-journal-upload "
-        "over TLS with a client certificate to stunnel, in front of systemd-journal-remote (all on this "
-        "host here; the last two run on the log host). CPU µs per request of each unit "
-        "(benchlib/shipping.py); shipping: journald, upload, TLS front and receiver together; "
-        "added: Δ nginx plus shipping, what one request's access line costs.",
+        "nginx's `return 200` with the site's buffered JSON access log file alone; with each line also "
+        "sent to journald as a syslog datagram; with the file followed into the journal by the logs "
+        "role's follower (what the role does). The journal is shipped by the role's chain: "
+        "systemd-journal-upload over TLS with a client certificate to stunnel, in front of "
+        "systemd-journal-remote (all on this host here; the last two run on the log host). CPU µs per "
+        "request of each unit (benchlib/shipping.py); shipping: journald, follower, upload, TLS front and "
+        "receiver together; added: Δ nginx plus shipping, what one request's access line costs; "
+        "received: the run's lines the receiver holds.",
         "",
-        "| variant | req/s | errors | nginx µs | Δ nginx µs | journald µs | upload µs | tls front µs "
-        "| receiver µs | shipping µs | added µs |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| variant | req/s | nginx µs | Δ nginx µs | journald µs | follower µs | upload µs | tls front µs "
+        "| receiver µs | shipping µs | added µs | received |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
         cpu = r.get("cpu_us") or {}
@@ -444,9 +446,10 @@ def shipping(rows: list[dict[str, Any]]) -> list[str]:
         added = f"{delta + cpu.get('shipping', 0.0):.1f}" if delta is not None else "-"
         own = f"{nginx:.1f}" if nginx is not None else "-"
         more = f"{delta:+.1f}" if delta is not None else "-"
+        received = f"{cpu['received %']:.2f} %" if "received %" in cpu else "-"
         lines.append(
-            f"| {r['config'].removeprefix(SHIPPING)} | {r['rps']:.0f} | {r['errors']} | {own} | {more} | "
-            f"{cells} | {added} |"
+            f"| {r['config'].removeprefix(SHIPPING)} | {r['rps']:.0f} | {own} | {more} | "
+            f"{cells} | {added} | {received} |"
         )
     return lines
 

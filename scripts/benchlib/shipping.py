@@ -1,18 +1,23 @@
-"""The central log's CPU per request (logs role): nginx's access line through journald and shipped.
+"""The central log's CPU per request (logs role): nginx's access line into the journal, shipped.
 
-Two loopback servers of nginx answering `return 200`, each with the site's buffered JSON access log
-file; the second also sends each line to journald through its syslog socket (what the nginx role does
-with nginx_access_log_journal). Beside them the shipping of the logs role, set up here alone (the
-bench container has no `logs` group): systemd-journal-upload sending the journal over TLS with a
-client certificate to stunnel, in front of systemd-journal-remote on loopback, all three units of
-this host. Every unit's CPU per request (cgroup `cpu.stat`, benchlib.cpu): nginx's extra work for
-the datagram, journald's for the line, the upload's, the TLS front's and the receiver's. On a real
-deployment the last two run on the log host; the sum is what one access line costs the deployment.
+Three loopback servers of nginx answering `return 200`, each with the site's buffered JSON access
+log format: the first writes only its file (the deployment without a central log); the second also
+sends each line to journald through its syslog socket (one datagram per request); the third's file
+is followed into the journal by the logs role's follower (files/logs-file-follow: blocks of lines
+through journald's stream socket, from a saved offset), what the role does. Beside them the
+shipping of the logs role, set up here alone (the bench container has no `logs` group):
+systemd-journal-upload sending the journal over TLS with a client certificate to stunnel, in front
+of systemd-journal-remote on loopback, all units of this host. Every unit's CPU per request (cgroup
+`cpu.stat`, benchlib.cpu): nginx's, journald's, the follower's, the upload's, the TLS front's and
+the receiver's. On a real deployment the last two run on the log host. Each run ends when the
+upload's cursor stops moving, so the shipping of every line of the run is counted; the lines the
+receiver got are counted too (the syslog datagrams are dropped when journald falls behind).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from benchlib import cpu
 from benchlib.sandbox import Sandbox
@@ -20,23 +25,26 @@ from benchlib.serving import Run, median_runs
 from benchlib.wrk import parse
 
 PREFIX = "shipping/"
-FILE_PORT = 18400
-JOURNAL_PORT = 18401
+PORTS = {"file": 18400, "syslog": 18401, "follower": 18402}
 DIR = "/etc/bench-logs"
 CONF = "/etc/nginx/conf.d/bench-shipping.conf"
+LOGS = "/var/log/nginx/bench-shipping"
 RECEIVED = "/var/tmp/bench-logs-remote"
 STATE = "/var/tmp/bench-logs-upload.state"
+FOLLOW_STATE = "/var/tmp/bench-logs-follow.json"
+FOLLOWER = Path(__file__).resolve().parents[2] / "roles/logs/files/logs-file-follow"
 TAG = "bench_shipping"
 # Unit -> the role its CPU is shown as.
 UNITS = {
     "nginx": "nginx",
     "systemd-journald": "journald",
+    "bench-logs-follow": "follower",
     "bench-logs-upload": "upload",
     "bench-logs-tls": "tls front",
     "bench-logs-remote": "receiver",
 }
 ROLES = tuple(UNITS.values())
-SHIPPING_ROLES = ("journald", "upload", "tls front", "receiver")
+SHIPPING_ROLES = ("journald", "follower", "upload", "tls front", "receiver")
 
 
 @dataclass(frozen=True)
@@ -45,19 +53,31 @@ class Variant:
     port: int
 
 
-VARIANTS = (Variant("access log file", FILE_PORT), Variant("file + journald + shipped", JOURNAL_PORT))
+VARIANTS = (
+    Variant("access log file", PORTS["file"]),
+    Variant("file + syslog datagram, shipped", PORTS["syslog"]),
+    Variant("file followed (logs role), shipped", PORTS["follower"]),
+)
 
 
 def setup_script(access_log: str, body: str) -> str:
-    """Shell: packages, a CA and one certificate, the receiver, the TLS front, the upload, nginx's servers.
-
-    `access_log`: the site's access_log directive (its JSON format, buffered, to its file)."""
-    fmt = access_log.split()[2].rstrip(";")
+    """Shell: packages, a CA and one certificate, the receiver, the TLS front, the upload, the
+    follower, nginx's servers. `access_log`: the site's access_log directive (its JSON format)."""
+    words = access_log.rstrip(";").split()
+    fmt, params = words[2], " ".join(words[3:])
     answer = f"default_type application/json; return 200 '{body}';"
+
+    def server(port: int, logs: str) -> str:
+        return f"server {{ listen 127.0.0.1:{port}; {logs} location / {{ {answer} }} }}\n"
+
     servers = (
-        f"server {{ listen 127.0.0.1:{FILE_PORT}; {access_log} location / {{ {answer} }} }}\n"
-        f"server {{ listen 127.0.0.1:{JOURNAL_PORT}; {access_log} "
-        f"access_log syslog:server=unix:/dev/log,tag={TAG},nohostname {fmt}; location / {{ {answer} }} }}\n"
+        server(PORTS["file"], f"access_log {LOGS}/file.log {fmt} {params};")
+        + server(
+            PORTS["syslog"],
+            f"access_log {LOGS}/syslog.log {fmt} {params}; "
+            f"access_log syslog:server=unix:/dev/log,tag={TAG},nohostname {fmt};",
+        )
+        + server(PORTS["follower"], f"access_log {LOGS}/followed.log {fmt} {params};")
     )
     stunnel = (
         "foreground = yes\npid =\nsyslog = no\ndebug = warning\n[remote]\naccept = 127.0.0.1:19632\n"
@@ -65,11 +85,12 @@ def setup_script(access_log: str, body: str) -> str:
         "requireCert = yes\nverifyChain = yes\n"
     )
     ext = "subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth,clientAuth\\n"
+    follower = FOLLOWER.read_text()
     return f"""
 command -v stunnel >/dev/null && test -x /lib/systemd/systemd-journal-upload || \\
   (apt-get update -qq && apt-get install -y -qq --no-install-recommends \\
      systemd-journal-remote stunnel4 >/dev/null)
-mkdir -p {DIR} {RECEIVED} && cd {DIR}
+mkdir -p {DIR} {RECEIVED} {LOGS} && cd {DIR}
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=bench-ca \\
   -keyout ca.key -out ca.crt 2>/dev/null
 openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=bench-host -keyout host.key \\
@@ -79,7 +100,10 @@ openssl x509 -req -in host.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 
   -out host.crt 2>/dev/null
 cat > stunnel.conf <<'EOF'
 {stunnel}EOF
-rm -rf {RECEIVED}/* {STATE}
+cat > follow <<'EOF'
+{follower}EOF
+chmod 0755 follow
+rm -rf {RECEIVED}/* {STATE} {FOLLOW_STATE} {LOGS}/*
 systemd-run --quiet --unit=bench-logs-remote /lib/systemd/systemd-journal-remote \\
   --listen-http=127.0.0.1:19631 --split-mode=none --output={RECEIVED}/remote.journal
 systemd-run --quiet --unit=bench-logs-tls stunnel {DIR}/stunnel.conf
@@ -89,19 +113,23 @@ systemd-run --quiet --unit=bench-logs-upload /lib/systemd/systemd-journal-upload
 cat > {CONF} <<'EOF'
 {servers}EOF
 nginx -t -q && systemctl reload nginx
+sleep 1
+systemd-run --quiet --unit=bench-logs-follow --property=SyslogIdentifier={TAG} {DIR}/follow \\
+  --path {LOGS}/followed.log --state {FOLLOW_STATE}
 # The upload starts with the journal's history: measured once it has caught up.
 for i in $(seq 1 60); do
   before=$(cat {STATE} 2>/dev/null || true); sleep 1; after=$(cat {STATE} 2>/dev/null || true)
   [ -n "$after" ] && [ "$before" = "$after" ] && break
 done
-systemctl is-active --quiet bench-logs-upload bench-logs-tls bench-logs-remote
+systemctl is-active --quiet bench-logs-upload bench-logs-tls bench-logs-remote bench-logs-follow
 """
 
 
 def teardown_script() -> str:
     return (
-        "systemctl stop bench-logs-upload bench-logs-tls bench-logs-remote 2>/dev/null || true; "
-        f"rm -rf {CONF} {DIR} {RECEIVED} {STATE}; nginx -t -q && systemctl reload nginx"
+        "systemctl stop bench-logs-follow bench-logs-upload bench-logs-tls bench-logs-remote 2>/dev/null "
+        "|| true; "
+        f"rm -rf {CONF} {DIR} {RECEIVED} {STATE} {FOLLOW_STATE} {LOGS}; nginx -t -q && systemctl reload nginx"
     )
 
 
@@ -122,12 +150,13 @@ def per_request(seconds: dict[str, float], requests: int) -> dict[str, float]:
 
 
 def drained_wrk(url: str, seconds: float, connections: int) -> str:
-    """wrk, then the wait until the upload has sent what the run logged (its cursor stops moving):
-    the CPU snapshots around both count the shipping of every line of the run."""
+    """wrk, then the wait until the upload has sent what the run logged (nginx's buffer flushed, the
+    follower's next read, then the upload's cursor stops moving): the CPU snapshots around it all count
+    the shipping of every line of the run."""
     return (
         f"wrk --threads 2 --connections {connections} --duration {max(1, round(seconds))}s "
         f"--timeout 5s --latency --header 'Host: localhost' {url}\n"
-        f"for i in $(seq 1 30); do before=$(cat {STATE}); sleep 0.5; "
+        f"sleep 1.5; for i in $(seq 1 30); do before=$(cat {STATE}); sleep 0.5; "
         f'[ "$before" = "$(cat {STATE})" ] && break; done'
     )
 
@@ -150,6 +179,8 @@ def measure(
                 result = parse(out)
                 usage = per_request(cpu.parse(out), result.requests)
                 arrived = received_lines(box) - before
+                if variant.port != PORTS["file"] and result.requests:
+                    usage["received %"] = round(100 * arrived / result.requests, 2)
                 print(
                     f"  {variant.name:<26} {result.rps:>9.0f} req/s  errors {result.errors}  lines received "
                     f"{arrived}/{result.requests}  µs/req: "
