@@ -5,7 +5,8 @@ log format: the first writes only its file (the deployment without a central log
 sends each line to journald through its syslog socket (one datagram per request); the third's file
 is followed into the journal by the logs role's follower (files/logs-file-follow: blocks of lines
 through journald's stream socket, from a saved offset), what the role does. Beside them the
-shipping of the logs role, set up here alone (the bench container has no `logs` group):
+shipping of the logs role, set up here alone (the bench container has no `logs` group; on a host
+with one, systemd-journal-upload's own configuration would add a second URL):
 systemd-journal-upload sending the journal over TLS with a client certificate to stunnel, in front
 of systemd-journal-remote on loopback, all units of this host. Every unit's CPU per request (cgroup
 `cpu.stat`, benchlib.cpu): nginx's, journald's, the follower's, the upload's, the TLS front's and
@@ -27,7 +28,8 @@ from benchlib.wrk import parse
 PREFIX = "shipping/"
 PORTS = {"file": 18400, "syslog": 18401, "follower": 18402}
 DIR = "/etc/bench-logs"
-CONF = "/etc/nginx/conf.d/bench-shipping.conf"
+# After the site's log format in conf.d (files are read in name order).
+CONF = "/etc/nginx/conf.d/zz-bench-shipping.conf"
 LOGS = "/var/log/nginx/bench-shipping"
 RECEIVED = "/var/tmp/bench-logs-remote"
 STATE = "/var/tmp/bench-logs-upload.state"
@@ -44,6 +46,7 @@ UNITS = {
     "bench-logs-remote": "receiver",
 }
 ROLES = tuple(UNITS.values())
+BENCH_UNITS = " ".join(unit for unit in UNITS if unit.startswith("bench-"))
 SHIPPING_ROLES = ("journald", "follower", "upload", "tls front", "receiver")
 
 
@@ -103,6 +106,8 @@ cat > stunnel.conf <<'EOF'
 cat > follow <<'EOF'
 {follower}EOF
 chmod 0755 follow
+systemctl stop {BENCH_UNITS} 2>/dev/null || true
+systemctl reset-failed {BENCH_UNITS} 2>/dev/null || true
 rm -rf {RECEIVED}/* {STATE} {FOLLOW_STATE} {LOGS}/*
 systemd-run --quiet --unit=bench-logs-remote /lib/systemd/systemd-journal-remote \\
   --listen-http=127.0.0.1:19631 --split-mode=none --output={RECEIVED}/remote.journal
@@ -121,14 +126,17 @@ for i in $(seq 1 60); do
   before=$(cat {STATE} 2>/dev/null || true); sleep 1; after=$(cat {STATE} 2>/dev/null || true)
   [ -n "$after" ] && [ "$before" = "$after" ] && break
 done
-systemctl is-active --quiet bench-logs-upload bench-logs-tls bench-logs-remote bench-logs-follow
+for unit in bench-logs-upload bench-logs-tls bench-logs-remote bench-logs-follow; do
+  systemctl is-active --quiet $unit || {{ systemctl status --no-pager $unit; exit 1; }}
+done
+curl --silent --fail --output /dev/null http://127.0.0.1:{PORTS["file"]}/
 """
 
 
 def teardown_script() -> str:
     return (
-        "systemctl stop bench-logs-follow bench-logs-upload bench-logs-tls bench-logs-remote 2>/dev/null "
-        "|| true; "
+        f"systemctl stop {BENCH_UNITS} 2>/dev/null; "
+        f"systemctl reset-failed {BENCH_UNITS} 2>/dev/null || true; "
         f"rm -rf {CONF} {DIR} {RECEIVED} {STATE} {FOLLOW_STATE} {LOGS}; nginx -t -q && systemctl reload nginx"
     )
 
@@ -150,14 +158,21 @@ def per_request(seconds: dict[str, float], requests: int) -> dict[str, float]:
 
 
 def drained_wrk(url: str, seconds: float, connections: int) -> str:
-    """wrk, then the wait until the upload has sent what the run logged (nginx's buffer flushed, the
-    follower's next read, then the upload's cursor stops moving): the CPU snapshots around it all count
-    the shipping of every line of the run."""
+    """wrk, then the wait until every line of the run is shipped: nginx's buffer flushed, the
+    follower at the end of its file, the upload's cursor still for 2 s (at most 60 s). The CPU
+    snapshots around it all count the shipping of every line the run logged."""
     return (
         f"wrk --threads 2 --connections {connections} --duration {max(1, round(seconds))}s "
         f"--timeout 5s --latency --header 'Host: localhost' {url}\n"
-        f"sleep 1.5; for i in $(seq 1 30); do before=$(cat {STATE}); sleep 0.5; "
-        f'[ "$before" = "$(cat {STATE})" ] && break; done'
+        "sleep 1.5; still=0\n"
+        "for i in $(seq 1 120); do\n"
+        f"  before=$(cat {STATE}); sleep 0.5\n"
+        f'  offset=$(python3 -c \'import json; print(json.load(open("{FOLLOW_STATE}"))["offset"])\')\n'
+        f"  size=$(stat -c %s {LOGS}/followed.log)\n"
+        f'  if [ "$before" = "$(cat {STATE})" ] && [ "$offset" = "$size" ]; then\n'
+        "    still=$((still + 1)); [ $still -ge 4 ] && break\n"
+        "  else still=0; fi\n"
+        "done\n"
     )
 
 
