@@ -65,7 +65,8 @@ def test_a_request_is_followed_across_hosts_by_its_id(web, apps):
     # The one command: the playbook prints both, in the order the log host received them.
     run = ansible_playbook("logs.yml", "-e", f"request_id={request_id}")
     assert run.returncode == 0, run.stdout[-3000:]
-    printed = re.findall(r"'(\d{4}-\d\d-\d\dT[\d:.]+Z) (\S+) (\S+): ", run.stdout)
+    # (Quoted as YAML or JSON, whichever stdout callback prints them.)
+    printed = re.findall(r"['\"](\d{4}-\d\d-\d\dT[\d:.]+Z) (\S+) (\S+): ", run.stdout)
     assert sorted((host, source) for _, host, source in printed) == sorted(
         [(name(web), NGINX_SOURCE), (name(server), APP)]
     ), run.stdout[-3000:]
