@@ -16,7 +16,7 @@ import os
 import sys
 from pathlib import Path
 
-from benchlib import deploying, fleet, report
+from benchlib import decompose, deploying, fleet, report, shipping
 from benchlib.sandbox import Sandbox
 from benchlib.serving import Run, ServingBench
 
@@ -64,6 +64,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--sweep", type=csv(int), default=[1, 2, 3, 5, 7], help="worker counts to sweep")
     parser.add_argument("--deploy-only", action="store_true", help="measure deploying only, no serving")
     parser.add_argument(
+        "--shipping-only",
+        action="store_true",
+        help="with --container: only the central log's CPU per request (benchlib/shipping.py)",
+    )
+    parser.add_argument(
         "--deploy-repeats",
         type=int,
         default=1,
@@ -108,7 +113,9 @@ def main(argv: list[str]) -> int:
         if args.fleet:
             print(f"Fleet ({args.fleet_transport}):", flush=True)
             growth = fleet.measure(args.fleet, args.fleet_prefix or container, args.fleet_transport)
-    if not args.deploy_only:
+    if args.shipping_only:
+        runs = ship(args, container)
+    elif not args.deploy_only:
         runs = serve(args, container)
     settings = {
         "seconds": args.seconds,
@@ -134,9 +141,33 @@ def serve(args: argparse.Namespace, container: str) -> list[Run]:
         runs += bench.http2(args.paths[0], args.rounds)
         runs += bench.decompose(args.paths[0], args.decompose_rounds)
         runs += bench.sweep(args.paths[0], args.rounds)
+        runs += shipping.measure(
+            box,
+            bench.parts.access_log,
+            bench.body,
+            seconds=args.seconds,
+            connections=args.connections,
+            rounds=args.decompose_rounds,
+        )
     finally:
         bench.teardown()
     return runs
+
+
+def ship(args: argparse.Namespace, container: str) -> list[Run]:
+    """The central log's rows alone, against a deployed container."""
+    box = Sandbox(container, args.app, args.module)
+    site = box.sh(f"cat /etc/nginx/sites-enabled/{args.app}.conf")
+    box.sh("command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)", timeout=600)
+    access_log = decompose.site_parts(site, "").access_log
+    return shipping.measure(
+        box,
+        access_log,
+        '{"ok":true}',
+        seconds=args.seconds,
+        connections=args.connections,
+        rounds=args.rounds,
+    )
 
 
 if __name__ == "__main__":

@@ -48,7 +48,7 @@ def host_name(option: str) -> str:
 
 def groups_of(option: str) -> list[str]:
     role = spec_options()[option]
-    return {"nginx": ["web"], "monitoring": ["monitoring"]}.get(role, ["app"])
+    return {"nginx": ["web"], "monitoring": ["monitoring"], "logs": ["logs"]}.get(role, ["app"])
 
 
 def case_vars(option: str) -> dict[str, Any]:

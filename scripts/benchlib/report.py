@@ -14,6 +14,8 @@ from benchlib.decompose import PREFIX
 from benchlib.deploying import DeployRun
 from benchlib.fleet import FleetRun, curves, growth
 from benchlib.serving import Run
+from benchlib.shipping import PREFIX as SHIPPING
+from benchlib.shipping import SHIPPING_ROLES
 
 TARGETS = {
     "deployment gain (deployed / uvicorn)": ("deployed", "uvicorn", 1.8),
@@ -253,8 +255,9 @@ def markdown(data: dict[str, Any]) -> str:
         "| front µs | workers µs | wrk µs | req/s per round |",
         "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
-    serving = [r for r in data["serving"] if not r["config"].startswith(PREFIX)]
+    serving = [r for r in data["serving"] if not r["config"].startswith((PREFIX, SHIPPING))]
     parts = [r for r in data["serving"] if r["config"].startswith(PREFIX)]
+    shipped = [r for r in data["serving"] if r["config"].startswith(SHIPPING)]
     for r in serving:
         per_round = " / ".join(f"{rps:.0f}" for rps in r.get("rounds_rps", []))
         lines.append(
@@ -265,6 +268,8 @@ def markdown(data: dict[str, Any]) -> str:
     lines += fronts(serving)
     if parts:
         lines += decomposition(parts)
+    if shipped:
+        lines += shipping(shipped)
     lines += ["", "## Ratios", "", "| ratio | value | target | met |", "| --- | ---: | ---: | --- |"]
     for name, r in data["ratios"].items():
         target = r["target"] if isinstance(r["target"], str) else f"≥ {r['target']}"
@@ -412,6 +417,43 @@ def decomposition(parts: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def shipping(rows: list[dict[str, Any]]) -> list[str]:
+    """The central log's CPU per request: nginx's access line into the journal and shipped (logs role)."""
+    base = next((r for r in rows if r["config"] == SHIPPING + "access log file"), None)
+    base_nginx = (base or {}).get("cpu_us", {}).get("nginx")
+    lines = [
+        "",
+        "## The central log's cost per request",
+        "",
+        "nginx's `return 200` with the site's buffered JSON access log file alone; with each line also "
+        "sent to journald as a syslog datagram; with the file followed into the journal by the logs "
+        "role's follower (what the role does). The journal is shipped by the role's chain: "
+        "systemd-journal-upload over TLS with a client certificate to stunnel, in front of "
+        "systemd-journal-remote (all on this host here; the last two run on the log host). CPU µs per "
+        "request of each unit (benchlib/shipping.py); shipping: journald, follower, upload, TLS front and "
+        "receiver together; added: Δ nginx plus shipping, what one request's access line costs; "
+        "received: the run's lines the receiver holds.",
+        "",
+        "| variant | req/s | nginx µs | Δ nginx µs | journald µs | follower µs | upload µs | tls front µs "
+        "| receiver µs | shipping µs | added µs | received |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        cpu = r.get("cpu_us") or {}
+        nginx = cpu.get("nginx")
+        delta = nginx - base_nginx if nginx is not None and base_nginx is not None else None
+        cells = " | ".join(f"{cpu.get(role, 0.0):.1f}" for role in (*SHIPPING_ROLES, "shipping"))
+        added = f"{delta + cpu.get('shipping', 0.0):.1f}" if delta is not None else "-"
+        own = f"{nginx:.1f}" if nginx is not None else "-"
+        more = f"{delta:+.1f}" if delta is not None else "-"
+        received = f"{cpu['received %']:.2f} %" if "received %" in cpu else "-"
+        lines.append(
+            f"| {r['config'].removeprefix(SHIPPING)} | {r['rps']:.0f} | {own} | {more} | "
+            f"{cells} | {added} | {received} |"
+        )
+    return lines
+
+
 def chart(data: dict[str, Any], path: Path) -> None:
     # Imported here: only the full benchmark needs matplotlib.
     import matplotlib
@@ -419,7 +461,11 @@ def chart(data: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    compare = [r for r in data["serving"] if r["config"] != "sweep" and not r["config"].startswith(PREFIX)]
+    compare = [
+        r
+        for r in data["serving"]
+        if r["config"] != "sweep" and not r["config"].startswith((PREFIX, SHIPPING))
+    ]
     sweep = [r for r in data["serving"] if r["config"] == "sweep"]
     fig, axes = plt.subplots(1, 2 if sweep else 1, figsize=(13 if sweep else 8, 4.8), squeeze=False)
     ax = axes[0][0]

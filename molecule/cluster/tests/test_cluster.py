@@ -94,7 +94,7 @@ def test_prometheus_sees_every_host_where_it_is_true_and_no_alert(web, apps):
     assert set(by_job) == {"prometheus", APP, "node", "nginx", f"{APP}-site", f"{APP}-version"}
     # The node exporter on every host, the nginx exporter where nginx runs, labelled with host and role.
     assert {host: t["labels"]["role"] for host, t in by_job["node"].items()} == {
-        name(web): "web,monitoring",
+        name(web): "web,monitoring,logs",
         **dict.fromkeys(app_names, "app"),
     }
     assert set(by_job["nginx"]) == {name(web)}
@@ -106,7 +106,11 @@ def test_prometheus_sees_every_host_where_it_is_true_and_no_alert(web, apps):
     }
     assert set(by_job[f"{APP}-version"]) == app_names
     assert [t["labels"]["instance"] for t in by_job[f"{APP}-site"].values()] == ["http://localhost/health"]
-    # Nothing pending or firing, over several evaluations (every 2 s here).
+    # Nothing pending or firing, over several evaluations (every 2 s here), once the central log has
+    # caught up with the deploy's lines (LogsSilent: each host's first upload sends its journal from
+    # the start).
+    initial = active_alerts(web)
+    assert wait_for(lambda: active_alerts(web) == [], timeout=90), (initial, active_alerts(web))
     for _ in range(4):
         assert active_alerts(web) == []
         time.sleep(2)
