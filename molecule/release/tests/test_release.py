@@ -197,6 +197,8 @@ def test_pruning_keeps_the_newest_releases_and_the_previous_one(host, base, work
     )
 
     assert result.returncode == 0, flat(result)[-3000:]
+    # Nobody sent requests: the post-switch watch (3 s here) could not judge, and said so.
+    assert "fewer than app_watch_min_requests (100): not judged" in flat(result), flat(result)[-3000:]
     # The newest two (newest, bad) plus the previous one; base, neither, is gone.
     assert installed(host) == {newest, bad, previous}
     assert (version_of(host, "current"), version_of(host, "previous")) == (newest, previous)

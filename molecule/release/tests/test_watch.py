@@ -2,7 +2,7 @@
 is switched back by the deploy itself, under load, and the audit line says why. Runs after
 test_run_lock.py (whose audit test counts the earlier rollbacks), on whatever release is current.
 
-Each release here is deployed while hey sends / through nginx (8 clients, at most 200 requests a
+Each release here but the quiet site's is deployed while hey sends / through nginx (8 clients, at most 200 requests a
 second; nginx caches /items/ in this scenario), with an 8-second watch: the old release's window is
 the install before the switch.
 """
@@ -94,18 +94,22 @@ def test_a_release_breaching_its_watch_is_rolled_back_under_load(host, base, wor
         assert load.statuses.get(500, 0) == 0, load.report
 
 
-def test_a_healthy_release_without_traffic_passes_with_a_note(host, base, workdir):
-    good = f"{base}.post22"
-    source = app_variant(workdir / good, good)
+def test_on_a_quiet_site_the_watch_paths_catch_a_breach(host, base, workdir):
+    """No traffic: the watch sends app_watch_min_requests requests over app_watch_paths to the old
+    release before the switch and to the new one during the window, and judges those."""
+    before = current(host)
+    bad = f"{base}.post22"
+    source = app_variant(workdir / bad, bad, fault="errors")
+    variables = {"app_source_dir": str(source), **WATCH, "app_watch_paths": ["/", "/items/3"]}
 
-    result = run_deploy(host, workdir, {"app_source_dir": str(source), **WATCH}, "--tags", "release")
+    result = run_deploy(host, workdir, variables, "--tags", "release")
 
     output = flat(result)
-    assert result.returncode == 0, output[-3000:]
-    assert "fewer than app_watch_min_requests (100): not judged" in output, output[-3000:]
-    assert current(host) == good
-    assert served(host) == good
-    assert last_audit(host)["result"] == "ok"
+    assert result.returncode != 0, output[-3000:]
+    assert "5xx 33% > 1% on all routes (100 requests; the old release: 0%)" in output, output[-3000:]
+    assert current(host) == before
+    assert served(host) == before
+    assert last_audit(host)["result"] == "rolled back"
 
 
 def test_a_healthy_release_under_load_passes_its_watch(host, base, workdir):
