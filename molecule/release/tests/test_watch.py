@@ -2,9 +2,9 @@
 is switched back by the deploy itself, under load, and the audit line says why. Runs after
 test_run_lock.py (whose audit test counts the earlier rollbacks), on whatever release is current.
 
-Each release here but the quiet site's is deployed while hey sends / through nginx (8 clients, at most 200 requests a
-second; nginx caches /items/ in this scenario), with an 8-second watch: the old release's window is
-the install before the switch.
+Each release here but the quiet site's is deployed while hey sends / through nginx (8 clients, at
+most 200 requests a second; nginx caches /items/ in this scenario), with an 8-second watch: the old
+release's window is the install before the switch.
 """
 
 from __future__ import annotations
