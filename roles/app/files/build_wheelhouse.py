@@ -458,9 +458,49 @@ def build_app_wheel(app_dir: Path, staging: Path, index: list[str]) -> None:
             src,
             ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "build", ".pytest_cache", "tests"),
         )
-        isolation = [] if missing else ["--no-build-isolation"]
-        wheel_dir = ["--wheel-dir", str(staging)]
-        pip("wheel", "--quiet", "--no-deps", *isolation, *index, *wheel_dir, str(src), env=env)
+        if missing:
+            wheel_dir = ["--wheel-dir", str(staging)]
+            pip("wheel", "--quiet", "--no-deps", *index, *wheel_dir, str(src), env=env)
+        else:
+            build_in_place(src, staging.resolve(), env)
+
+
+# PEP 517's build_wheel hook of the project's backend, called as pip calls it without build
+# isolation (cwd the project, backend-path first on sys.path) but without pip around it: pip
+# also asks the backend for the metadata first, and its own start-up costs more than the build
+# (0.8-1.1 s against 0.2 s for the demo app's wheel, the same bytes).
+BUILD_WHEEL = """
+import importlib, os, sys
+src, out, backend, *paths = sys.argv[1:]
+sys.path[:0] = [os.path.join(src, path) for path in paths]
+os.chdir(src)
+module, _, attribute = backend.partition(":")
+hooks = importlib.import_module(module)
+for part in filter(None, attribute.split(".")):
+    hooks = getattr(hooks, part)
+hooks.build_wheel(out)
+"""
+
+
+def build_in_place(src: Path, wheel_dir: Path, env: dict[str, str]) -> None:
+    """The project's wheel built by its backend as installed beside Ansible (no isolation)."""
+    system = pyproject(src).get("build-system", {})
+    # PEP 517: a table without build-backend means setuptools' legacy backend.
+    backend = system.get("build-backend", "setuptools.build_meta:__legacy__")
+    cmd = [
+        sys.executable,
+        "-c",
+        BUILD_WHEEL,
+        str(src),
+        str(wheel_dir),
+        backend,
+        *system.get("backend-path", []),
+    ]
+    built = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    if built.returncode != 0:
+        raise SystemExit(
+            f"{src.name}: building its wheel with {backend} failed:\n{built.stdout}{built.stderr}"
+        )
 
 
 def build(args: argparse.Namespace, staging: Path) -> None:

@@ -100,11 +100,27 @@ def test_only_a_backend_not_installed_here_is_built_in_isolation(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, requires: list[str], isolated: bool
 ) -> None:
     calls: list[tuple[str, ...]] = []
+    in_place: list[Path] = []
     monkeypatch.setattr(build_wheelhouse, "pip", lambda *args, env=None: calls.append(args))
+    monkeypatch.setattr(build_wheelhouse, "build_in_place", lambda src, out, env: in_place.append(src))
     (tmp_path / "src").mkdir()
     build_wheelhouse.build_app_wheel(project(tmp_path / "src", requires), tmp_path, [])
-    assert len(calls) == 1
-    assert ("--no-build-isolation" not in calls[0]) is isolated
+    assert len(calls) == int(isolated)
+    assert len(in_place) == int(not isolated)
+    if isolated:
+        assert calls[0][0] == "wheel"
+        assert "--no-build-isolation" not in calls[0]
+
+
+def test_a_backend_that_fails_is_named_with_its_output(tmp_path: Path) -> None:
+    src = project(tmp_path / "src", ["setuptools>=69"])
+    (src / "pyproject.toml").write_text(
+        (src / "pyproject.toml")
+        .read_text()
+        .replace("[project]", 'build-backend = "nowhere.backend"\n[project]')
+    )
+    with pytest.raises(SystemExit, match=r"(?s)nowhere\.backend failed:.*No module named 'nowhere'"):
+        build_wheelhouse.build_in_place(src, tmp_path, {})
 
 
 def test_a_constraints_file_outside_the_project_is_read(tmp_path: Path) -> None:
