@@ -37,7 +37,9 @@ and ``MANIFEST.sha256``, a digest of the wheels, tree and pins that the role
 compares with what a host's release was built from. Beside the directory,
 ``<out>.tar`` holds the top's files and ``<out>.deps.tar`` those of ``deps/``
 (reproducibly: sorted, zero mtimes and owners): a code-only release ships the
-small first one, the second only goes to a host that lacks its id. A rebuild is
+small first one (in base64 on the install command's standard input when it is
+under ``INLINE_LIMIT``: ``<out>.tar.b64``), the second only goes to a host that
+lacks its id. A rebuild is
 skipped when the inputs (pins, the project's tree, target) have not changed since
 the last one; ``deps/`` and its archive are kept as they are when only the app
 changed.
@@ -53,6 +55,7 @@ here is built in pip's isolated environment, with whatever the index serves that
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import importlib.metadata
 import json
@@ -77,6 +80,8 @@ SOURCE_DATE_EPOCH = "315532800"
 DEPS = "deps"
 SUMS = "SHA256SUMS"
 INSTALLER = "installer"
+# The largest app's part (tree, app wheel, pins) sent inline, in the install command's arguments.
+INLINE_LIMIT = 1024 * 1024
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -568,6 +573,16 @@ def write_tar(directory: Path, archive: Path, *, recursive: bool = False) -> Non
     tmp.replace(archive)
 
 
+def write_inline(archive: Path) -> None:
+    """``<archive>.b64``, the archive in base64, when it is small enough to go to the host on the
+    standard input of the command that installs it (one module run fewer than a copy); none else."""
+    inline = archive.with_name(archive.name + ".b64")
+    if archive.stat().st_size <= INLINE_LIMIT:
+        inline.write_bytes(base64.encodebytes(archive.read_bytes()))
+    else:
+        inline.unlink(missing_ok=True)
+
+
 def describe(args: argparse.Namespace) -> dict[str, Any]:
     """What the first play checks before any host changes: the version names a release, and each
     host's Python meets the project's requires-python."""
@@ -610,6 +625,7 @@ def main(argv: list[str]) -> int:
             shutil.rmtree(args.out)
         staging.rename(args.out)
         write_tar(args.out, archive)
+        write_inline(archive)
         if not (same_deps and deps_archive.is_file()):
             write_tar(args.out / DEPS, deps_archive, recursive=True)
     finally:

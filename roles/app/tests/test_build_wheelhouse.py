@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -281,3 +282,13 @@ def test_the_hosts_installer_is_the_controllers_uv() -> None:
         line for line in (root / "requirements.txt").read_text().splitlines() if line.startswith("uv==")
     ]
     assert pins == controller
+
+
+def test_only_a_small_app_part_goes_inline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    archive = wheel(tmp_path, "cp311-x86_64.tar", b"small archive")
+    build_wheelhouse.write_inline(archive)
+    inline = tmp_path / "cp311-x86_64.tar.b64"
+    assert base64.b64decode(inline.read_bytes()) == b"small archive"
+    monkeypatch.setattr(build_wheelhouse, "INLINE_LIMIT", 4)
+    build_wheelhouse.write_inline(archive)
+    assert not inline.exists()
