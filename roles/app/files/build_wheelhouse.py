@@ -80,7 +80,7 @@ SOURCE_DATE_EPOCH = "315532800"
 DEPS = "deps"
 SUMS = "SHA256SUMS"
 INSTALLER = "installer"
-# The largest app's part (tree, app wheel, pins) sent inline, in the install command's arguments.
+# The largest app's part (tree, app wheel, pins) sent inline, on the install command's standard input.
 INLINE_LIMIT = 1024 * 1024
 
 
@@ -228,7 +228,7 @@ def added_pins(pinned: set[str], args: argparse.Namespace) -> list[str]:
 
 
 def installer_pins(args: argparse.Namespace) -> list[Path]:
-    return [args.installer] if getattr(args, "installer", None) else []
+    return [args.installer] if args.installer else []
 
 
 def reuse_deps(args: argparse.Namespace, staging: Path, digest: str) -> bool:
