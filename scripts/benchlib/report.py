@@ -40,12 +40,13 @@ NGINX_CPU_LIMIT = 2.0
 ROLES = ("nginx", "workers", "wrk")
 # The serving table's CPU columns: a peer's own CPU ("front") shows in the front column.
 SERVING_ROLES = ("front", "workers", "wrk")
-# Issue 20's goals. "floor": at most this multiple of the floor play measured on the same
-# transport in the same run; "seconds": at most this wall time on the transports listed.
+# Issue 20's goals (the code-only release's multiple from issue 31). "floor": at most this
+# multiple of the floor play measured on the same transport in the same run; "seconds": at
+# most this wall time on the transports listed.
 DEPLOY_LIMITS: dict[str, dict[str, Any]] = {
     "first provisioning": {"seconds": 180.0, "transports": ("docker", "ssh")},
     "idempotent re-run": {"floor": 3.0, "seconds": 12.0, "transports": ("ssh",)},
-    "code-only release": {"floor": 6.0, "seconds": 25.0, "transports": ("ssh",)},
+    "code-only release": {"floor": 4.0, "seconds": 25.0, "transports": ("ssh",)},
 }
 
 

@@ -43,8 +43,8 @@ def test_targets_floor_multiple_on_both_transports_seconds_over_ssh_only() -> No
             DeployRun("floor", 10.0, 0, (), "docker"),
             DeployRun("idempotent re-run", 11.0, 0, (), "ssh"),  # 2.75x, 11 s: met
             DeployRun("idempotent re-run", 29.0, 0, (), "docker"),  # 2.9x; 29 s has no limit on docker
-            DeployRun("code-only release", 24.0, 9, (), "ssh"),  # 6x, 24 s: met
-            DeployRun("code-only release", 61.0, 9, (), "docker"),  # 6.1x: not met
+            DeployRun("code-only release", 16.0, 9, (), "ssh"),  # 4x, 16 s: met
+            DeployRun("code-only release", 41.0, 9, (), "docker"),  # 4.1x: not met
             DeployRun("first provisioning", 181.0, 90, (), "ssh"),
         ]
     )

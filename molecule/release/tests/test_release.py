@@ -102,6 +102,10 @@ def test_code_only_release_under_load_reloads_without_a_failed_request(host, bas
     master = settled(host, UNIT, WORKERS)
     workers = {pid for pid, _, _ in children(host, master)}
     source = app_variant(workdir / "code-only", new)
+    # The dependency wheels (and uv) the converge sent: one set, kept between releases.
+    sets = host.check_output(f"ls -1 {HOME}/wheels").split()
+    assert len(sets) == 1, sets
+    kept = host.check_output(f"stat -c %i {HOME}/wheels/{sets[0]}")
 
     load = BackgroundLoad(host)
     load.start()
@@ -124,6 +128,14 @@ def test_code_only_release_under_load_reloads_without_a_failed_request(host, bas
     cwd = host.check_output(f"runuser -u {APP} -- readlink /proc/{master}/cwd")
     assert cwd == f"{RELEASES}/{new}"
     assert (version_of(host, "current"), version_of(host, "previous")) == (new, base)
+    # Pins unchanged: the set was neither sent nor unpacked again, uv made the virtualenv and
+    # installed the set's wheels from its cache there, hard-linked with the previous release's.
+    assert host.check_output(f"ls -1 {HOME}/wheels").split() == sets
+    assert host.check_output(f"stat -c %i {HOME}/wheels/{sets[0]}") == kept
+    assert "uv = " in host.file(f"{RELEASES}/{new}/venv/pyvenv.cfg").content_string
+    module = "venv/lib/python3*/site-packages/gunicorn/__init__.py"
+    inodes = {host.check_output(f"stat -c %i {RELEASES}/{release}/{module}") for release in (base, new)}
+    assert len(inodes) == 1, inodes
 
 
 def test_rollback_returns_to_the_previous_release_and_to_a_named_one(host, base, workdir):

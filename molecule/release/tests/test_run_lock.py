@@ -270,9 +270,10 @@ def test_a_deploy_killed_mid_run_leaves_a_lock_the_next_run_takes_over_after_exp
     os.killpg(killed.pid, signal.SIGKILL)
     killed.wait(timeout=30)
     # What the killed run started on the host ends by itself (the release's install command,
-    # /bin/sh named app-release, runs the virtualenv, pip and compileall).
+    # /bin/sh named app-release, runs uv's venv and pip install, or venv, pip and compileall).
     wait_for(
-        lambda: host.run("pgrep -f '[a]pp-release|[p]ip install|[p]ython3 -m venv'").rc != 0, timeout=120
+        lambda: host.run("pgrep -f '[a]pp-release|[p]ip install|[u]v venv|[p]ython3 -m venv'").rc != 0,
+        timeout=120,
     )
     held = lock_holder(host)
     assert held
