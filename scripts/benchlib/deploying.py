@@ -34,6 +34,7 @@ class DeployRun:
 
 
 FLOOR = Path(__file__).with_name("floor.yml")
+WATCHED = "code-only release, watched"
 DEPLOY = ROOT / "playbooks" / "deploy.yml"
 FLOOR_ROUNDS = 3
 LOGS = ROOT / "build" / "bench-logs"
@@ -86,13 +87,17 @@ def bump_version(pyproject: Path, suffix: str) -> str:
     return version
 
 
-def code_only(inventory: Path | str, container: str, https_port: int, *extra: str) -> DeployRun:
-    """A code-only release: the app's version bumped (a new one each call), pins unchanged."""
+def code_only(
+    inventory: Path | str, container: str, https_port: int, *extra: str, watch: bool = False
+) -> DeployRun:
+    """A code-only release: the app's version bumped (a new one each call), pins unchanged. The
+    post-switch watch is off unless `watch` (its window is waiting, not work: reported apart)."""
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "app"
         shutil.copytree(ROOT / "app", source, ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))
         bump_version(source / "pyproject.toml", f"post{time.time_ns() // 1000}")
-        return playbook(inventory, container, https_port, "-e", f"app_source_dir={source}", *extra)
+        watching = () if watch else ("-e", "app_watch_seconds=0")
+        return playbook(inventory, container, https_port, "-e", f"app_source_dir={source}", *watching, *extra)
 
 
 def sandbox(action: str, container: str, port: int, https_port: int) -> None:
@@ -165,4 +170,8 @@ def measure(
                 repeated("code-only release", transport, [code_only(inventory, container, https_port)])
             )
         )
+    # The same release with the post-switch watch at its default (30 s): the window and its reads,
+    # apart from the release's work.
+    watched = code_only(inventories["ssh"], container, https_port, watch=True)
+    runs.append(report_line(repeated(WATCHED, "ssh", [watched])))
     return runs

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from benchlib import ssh
-from benchlib.deploying import FLOOR, DeployRun, changed
+from benchlib.deploying import FLOOR, WATCHED, DeployRun, changed
 from benchlib.fleet import FleetRun, curves, growth
 from benchlib.report import deploy_rows, fleet_record, markdown
 
@@ -94,6 +94,21 @@ def test_the_one_host_release_serves_both_serial_curves() -> None:
         }
     )
     assert "| 100% | 30.0 (1) / 35.0 (2) | 5.0 |" in text
+
+
+def test_the_watch_is_reported_apart_from_the_code_only_release() -> None:
+    deploys = [
+        DeployRun("floor", 4.0, 0, (), "ssh"),
+        DeployRun("code-only release", 16.0, 9, (), "ssh"),
+        DeployRun(WATCHED, 49.5, 9, (), "ssh"),
+    ]
+    rows = rows_by_key(deploys)
+    # The goal is the unwatched release's; the watched one has none.
+    assert rows[("code-only release", "ssh")]["met"] is True
+    assert rows[(WATCHED, "ssh")]["targets"] == []
+    base = {"date": "d", "machine": "m", "settings": {"connections": 1, "seconds": 1}, "serving": []}
+    text = markdown({**base, "ratios": {}, "deploy": deploy_rows(deploys), "fleet": {}})
+    assert "The post-switch watch (ssh): +33.5 s over the unwatched code-only release" in text
 
 
 def test_changed_is_the_most_of_any_host_in_the_recap() -> None:
