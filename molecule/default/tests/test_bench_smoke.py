@@ -62,12 +62,22 @@ def test_bench_runs_every_configuration_and_cleans_up(host, tmp_path: Path) -> N
         "sweep",
     }
     parts = {c for c, _ in configs if c.startswith("nginx/")}
-    assert {c for c, _ in configs} - parts == expected
+    shipping = {c for c, _ in configs if c.startswith("shipping/")}
+    assert {c for c, _ in configs} - parts - shipping == expected
+    # The central log's rows (benchlib/shipping.py): nginx's file alone, and shipped two ways.
+    shipped = {"file + syslog datagram, shipped", "file followed (logs role), shipped"}
+    assert shipping == {f"shipping/{name}" for name in {"access log file", *shipped}}
     # The decomposition: the return variants, the bare proxy and the whole site's location at least.
     assert {"nginx/return", "nginx/return + headers + log", "nginx/proxy"} <= parts
     assert "nginx/all parts (the site's location)" in parts
     assert {w for c, w in configs if c == "sweep"} == {1, 2}
     for run in data["serving"]:
+        if run["config"].startswith("shipping/"):
+            assert run["requests"] > 0, run
+            assert run["errors"] == 0, run
+            if run["config"].removeprefix("shipping/") in shipped:
+                assert run["cpu_us"].get("received %", 0) > 0, run
+            continue
         # nginx's decomposition runs its own rounds (default 1); every other figure the asked 2.
         rounds = 1 if run["config"].startswith("nginx/") else 2
         assert len(run["rounds_rps"]) == rounds, run
