@@ -14,7 +14,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from helpers import wait_for
-from playbook import run_playbook
+from playbook import run_deploy, run_playbook
+from variants import app_variant
 
 APP = "fastapi-demo"
 MULTIPROC_DIR = f"/run/{APP}/metrics"
@@ -314,6 +315,32 @@ def test_a_rollback_points_the_version_probe_at_the_release_it_switched_to(host,
         timeout=30,
     )
     assert wait_for(lambda: mismatch() is None, timeout=30), alerts(prometheus)
+
+
+def test_a_code_only_release_points_the_version_probe_at_the_new_release(host, prometheus, tmp_path):
+    """The code-only release of docs/releases.md (--tags release) runs none of Prometheus's tasks but
+    the version probe's: it expects the new release, and AppVersionMismatch does not stay pending."""
+    serving = json.loads(curl(host, "http://127.0.0.1:8082/health")[1])["version"]
+    version = serving.split(".post")[0] + ".post77"
+    source = app_variant(tmp_path / "app", version)
+    config = host.file("/etc/prometheus/prometheus.yml").content_string
+    result = run_deploy(host, tmp_path, {"app_source_dir": str(source)}, "--tags", "release")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert json.loads(curl(host, "http://127.0.0.1:8082/health")[1])["version"] == version
+    assert re.escape(version) + '"' in host.file("/etc/prometheus/blackbox.yml").content_string
+    # Only the version module: the rest of the monitoring host is as the full deploy left it.
+    assert host.file("/etc/prometheus/prometheus.yml").content_string == config
+    query = urllib.parse.quote(f'probe_success{{job="{APP}-version"}}')
+    assert wait_for(
+        lambda: [float(r["value"][1]) for r in prometheus(f"/api/v1/query?query={query}")["result"]] == [1.0],
+        timeout=30,
+    )
+
+    # Pending at most for the seconds between the switch and the probe's new expectation.
+    def mismatch() -> bool:
+        return any(a["labels"]["alertname"] == "AppVersionMismatch" for a in alerts(prometheus))
+
+    assert wait_for(lambda: not mismatch(), timeout=30), alerts(prometheus)
 
 
 def test_target_down_fires_when_the_app_stops_and_resolves_when_back(host, prometheus):
