@@ -1,0 +1,75 @@
+"""tags_selected against Ansible's own tag rules, and the roles' tag lists against their tasks' tags."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[3]
+spec = importlib.util.spec_from_file_location("tags_selected", ROOT / "plugins/filter/tags_selected.py")
+assert spec
+assert spec.loader
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+tags_selected = module.tags_selected
+
+NGINX = ["nginx", "tls", "packages"]
+
+
+@pytest.mark.parametrize(
+    ("run", "skip", "selected"),
+    [
+        (["all"], [], True),  # a plain run
+        (["release"], [], False),  # the code-only release
+        (["app", "install"], [], False),
+        (["nginx"], [], True),
+        (["tls"], [], True),  # the certificate tasks carry [nginx, tls]
+        (["packages"], [], True),
+        (["tagged"], [], True),
+        (["all"], ["nginx"], False),  # every task carries the own tag
+        (["tls"], ["tls"], False),
+        (["all"], ["tls", "packages"], True),  # the tasks tagged [nginx] alone still run
+        (["release", "tls"], [], True),
+    ],
+)
+def test_a_role_is_selected_as_ansible_selects_its_tasks(
+    run: list[str], skip: list[str], selected: bool
+) -> None:
+    assert tags_selected(NGINX, run, skip) is selected
+
+
+def entry_point_files(tasks: Path, name: str) -> set[Path]:
+    """The entry point's task file and every file it imports or includes, however deep."""
+    files: set[Path] = set()
+    pending = [tasks / name]
+    while pending:
+        path = pending.pop()
+        if path in files:
+            continue
+        files.add(path)
+        text = path.read_text()
+        names = re.findall(r"import_tasks: (\S+\.yml)", text) + re.findall(
+            r"^\s+file: (\S+\.yml)$", text, re.M
+        )
+        pending += [tasks / n for n in names]
+    return files
+
+
+@pytest.mark.parametrize("role", ["nginx", "logrotate", "monitoring"])
+def test_each_roles_list_names_every_tag_its_tasks_carry(role: str) -> None:
+    """A concern tag of the main entry point's tasks missing from the role's list would skip the
+    role's read of the host under that tag."""
+    text = (ROOT / "roles" / role / "vars" / "main.yml").read_text()
+    listed = re.search("_" + role + r"_work_selected: >-\n  \{\{ (\[[^]]*\])\n", text)
+    assert listed, f"no _{role}_work_selected in roles/{role}/vars/main.yml"
+    tags = yaml.safe_load(listed.group(1))
+    used: set[str] = set()
+    for path in entry_point_files(ROOT / "roles" / role / "tasks", "main.yml"):
+        for found in re.findall(r"tags: (\[[^]]*\])", path.read_text()):
+            used |= set(yaml.safe_load(found))
+    assert tags[0] == role
+    assert set(tags) == used - {"always"}
