@@ -25,13 +25,16 @@ ROOT = Path(__file__).resolve().parents[2]
 class DeployRun:
     """One measured deploy; `seconds` is the median of `each` when it was repeated.
 
-    `transport`: docker (docker exec as root) or ssh (deploy user, sudo, pipelining)."""
+    `transport`: docker (docker exec as root) or ssh (deploy user, sudo, pipelining). `floor`: the
+    median of the floor runs interleaved with this row's runs, where it has its own (the machine's
+    speed drifts over the minutes between the floor rows and the later rows)."""
 
     name: str
     seconds: float
     changed: int
     each: tuple[float, ...] = ()
     transport: str = "docker"
+    floor: float | None = None
 
 
 FLOOR = Path(__file__).with_name("floor.yml")
@@ -124,13 +127,28 @@ def ssh_inventory(container: str) -> Path:
 
 def report_line(run: DeployRun) -> DeployRun:
     label = f"{run.name} ({run.transport})"
-    print(f"  {label:<36} {run.seconds:6.1f} s  changed={run.changed}  each {run.each}", flush=True)
+    floor = "" if run.floor is None else f"  its floor {run.floor:.1f} s"
+    print(f"  {label:<36} {run.seconds:6.1f} s  changed={run.changed}  each {run.each}{floor}", flush=True)
     return run
 
 
-def repeated(name: str, transport: str, runs: list[DeployRun]) -> DeployRun:
+def repeated(
+    name: str, transport: str, runs: list[DeployRun], floors: list[DeployRun] | None = None
+) -> DeployRun:
     each = tuple(round(r.seconds, 1) for r in runs)
-    return DeployRun(name, statistics.median(each), max(r.changed for r in runs), each, transport)
+    floor = statistics.median(f.seconds for f in floors) if floors else None
+    return DeployRun(name, statistics.median(each), max(r.changed for r in runs), each, transport, floor)
+
+
+def with_floors(
+    inventory: Path, container: str, https_port: int, repeats: int, *extra: str
+) -> tuple[list[DeployRun], list[DeployRun]]:
+    """`repeats` code-only releases, each right after a floor run on the same transport."""
+    floors, releases = [], []
+    for _ in range(repeats):
+        floors.append(playbook(inventory, container, https_port, play=FLOOR))
+        releases.append(code_only(inventory, container, https_port, *extra))
+    return releases, floors
 
 
 def measure(
@@ -169,17 +187,16 @@ def measure(
     for (name, transport), each in rounds.items():
         runs.append(report_line(repeated(name, transport, each)))
     # Each release `repeats` times, its median reported: one run of ~15 s varies by a second on a
-    # 2-core machine. Past app_releases_keep releases, each also prunes the oldest, as every
-    # release of a host in service does.
+    # 2-core machine. Each after a floor run, whose median is the row's own floor: the machine's
+    # speed drifts over the minutes since the floor rows. Past app_releases_keep releases, each
+    # also prunes the oldest, as every release of a host in service does.
     for transport, inventory in inventories.items():
-        releases = [code_only(inventory, container, https_port) for _ in range(repeats)]
-        runs.append(report_line(repeated("code-only release", transport, releases)))
+        releases, floors = with_floors(inventory, container, https_port, repeats)
+        runs.append(report_line(repeated("code-only release", transport, releases, floors)))
     # The documented command for it (docs/releases.md): only the release's tasks (and the version
     # probe's), over SSH as users run it.
-    tagged = [
-        code_only(inventories["ssh"], container, https_port, "--tags", "release") for _ in range(repeats)
-    ]
-    runs.append(report_line(repeated(TAGGED, "ssh", tagged)))
+    tagged, floors = with_floors(inventories["ssh"], container, https_port, repeats, "--tags", "release")
+    runs.append(report_line(repeated(TAGGED, "ssh", tagged, floors)))
     # The same release with the post-switch watch at its default (30 s): the window and its reads,
     # apart from the release's work.
     watched = code_only(inventories["ssh"], container, https_port, watch=True)

@@ -170,7 +170,8 @@ def deploy_rows(deploys: list[DeployRun]) -> list[dict[str, Any]]:
     floors = {d.transport: d.seconds for d in deploys if d.name == "floor"}
     rows = []
     for d in deploys:
-        floor = floors.get(d.transport)
+        # A row measured with floor runs of its own is divided by those.
+        floor = d.floor if d.floor is not None else floors.get(d.transport)
         multiple = round(d.seconds / floor, 2) if floor and d.name != "floor" else None
         limits = DEPLOY_LIMITS.get(d.name, {})
         targets: list[str] = []
@@ -189,6 +190,7 @@ def deploy_rows(deploys: list[DeployRun]) -> list[dict[str, Any]]:
                 "changed": d.changed,
                 "each": list(d.each),
                 "floor_multiple": multiple,
+                "floor_seconds": None if floor is None or d.name == "floor" else round(floor, 1),
                 "targets": targets,
                 "met": all(met) if met else None,
             }
@@ -293,19 +295,22 @@ def deploy_table(deploys: list[dict[str, Any]]) -> list[str]:
         "docker: `docker exec` as root (inventory/sandbox); ssh: the same host over SSH as a sudo user "
         "(pipelining, ControlPersist). floor: a play against the same host that gathers the same facts and "
         "runs one module per role (scripts/benchlib/floor.yml); x floor: the run over its own "
-        "transport's floor. The code-only releases run with the post-switch watch off (app_watch_seconds=0): "
-        "its window is waiting, not work; the watched one (its default, 30 s) shows it apart.",
+        "transport's floor (for the code-only releases, the median of a floor run before each of "
+        "theirs: the floor column). The code-only releases run with the post-switch watch off "
+        "(app_watch_seconds=0): its window is waiting, not work; the watched one (its default, 30 s) "
+        "shows it apart.",
         "",
-        "| run | transport | seconds | x floor | changed | target | met | each run (s) |",
-        "| --- | --- | ---: | ---: | ---: | --- | --- | --- |",
+        "| run | transport | seconds | floor | x floor | changed | target | met | each run (s) |",
+        "| --- | --- | ---: | ---: | ---: | ---: | --- | --- | --- |",
     ]
     for d in deploys:
         multiple = "-" if d.get("floor_multiple") is None else f"{d['floor_multiple']:.2f}"
         target = ", ".join(d.get("targets") or []) or "-"
         met = "-" if d.get("met") is None else "yes" if d["met"] else "**no**"
         each = " / ".join(f"{s:.1f}" for s in d.get("each", []))
+        floor = "-" if d.get("floor_seconds") is None else f"{d['floor_seconds']:.1f}"
         lines.append(
-            f"| {d['name']} | {d.get('transport', 'docker')} | {d['seconds']:.1f} | {multiple} | "
+            f"| {d['name']} | {d.get('transport', 'docker')} | {d['seconds']:.1f} | {floor} | {multiple} | "
             f"{d['changed']} | {target} | {met} | {each} |"
         )
     watched = {d.get("transport"): d["seconds"] for d in deploys if d["name"] == WATCHED}

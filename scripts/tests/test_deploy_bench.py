@@ -12,7 +12,7 @@ import yaml
 from benchlib import ssh
 from benchlib.deploying import FLOOR, TAGGED, WATCHED, DeployRun, changed
 from benchlib.fleet import FleetRun, curves, growth
-from benchlib.report import deploy_rows, fleet_record, markdown
+from benchlib.report import deploy_rows, deploy_table, fleet_record, markdown
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,6 +34,29 @@ def test_each_timing_is_a_multiple_of_its_own_transports_floor() -> None:
     assert rows[("idempotent re-run", "ssh")]["floor_multiple"] == 2.75
     assert rows[("idempotent re-run", "docker")]["floor_multiple"] == 4.0
     assert rows[("floor", "ssh")]["floor_multiple"] is None
+
+
+def test_a_row_with_floor_runs_of_its_own_is_divided_by_those() -> None:
+    # The machine slowed between the floor rows (3.0 s) and the releases: their own floor runs say 3.5.
+    rows = rows_by_key(
+        [
+            DeployRun("floor", 3.0, 0, (3.0, 2.9, 3.1), "ssh"),
+            DeployRun(TAGGED, 13.3, 7, (13.3, 13.0, 14.0), "ssh", floor=3.5),
+            DeployRun("idempotent re-run", 9.0, 0, (9.0,), "ssh"),
+        ]
+    )
+    tagged = rows[(TAGGED, "ssh")]
+    assert (tagged["floor_multiple"], tagged["floor_seconds"], tagged["met"]) == (3.8, 3.5, True)
+    assert rows[("idempotent re-run", "ssh")]["floor_multiple"] == 3.0
+    assert rows[("floor", "ssh")]["floor_seconds"] is None
+    table = "\n".join(
+        deploy_table(
+            deploy_rows(
+                [DeployRun("floor", 3.0, 0, (), "ssh"), DeployRun(TAGGED, 13.3, 7, (13.3,), "ssh", floor=3.5)]
+            )
+        )
+    )
+    assert f"| {TAGGED} | ssh | 13.3 | 3.5 | 3.80 | 7 |" in table
 
 
 def test_targets_floor_multiple_on_both_transports_seconds_over_ssh_only() -> None:
