@@ -3,37 +3,21 @@ directory's owner is root)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-MODULE_PATH = Path(__file__).resolve().parents[3] / "plugins" / "modules" / "deploy_lock.py"
+from plugin_source import load, run_module
+
+MODULE = "modules/deploy_lock.py"
 ROOT = os.geteuid() == 0
-
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("deploy_lock", MODULE_PATH)
-    assert spec
-    assert spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-deploy_lock = _load()
+deploy_lock = load(MODULE)
 
 
 def run(args: dict[str, object], tmp_path: Path) -> dict[str, object]:
-    args_file = tmp_path / "args.json"
-    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
-    proc = subprocess.run([sys.executable, str(MODULE_PATH), str(args_file)], capture_output=True, text=True)
-    return json.loads(proc.stdout)
+    return run_module(MODULE, args, tmp_path)[1]
 
 
 @pytest.mark.skipif(not ROOT, reason="the state directory is root's")

@@ -4,31 +4,17 @@ from __future__ import annotations
 
 import grp
 import hashlib
-import importlib.util
-import json
 import os
 import pwd
 import shutil
-import subprocess
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-MODULE_PATH = Path(__file__).resolve().parents[3] / "plugins" / "modules" / "host_state.py"
+from plugin_source import load, run_module
 
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("host_state", MODULE_PATH)
-    assert spec
-    assert spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-host_state = _load()
+MODULE = "modules/host_state.py"
+host_state = load(MODULE)
 ME = pwd.getpwuid(os.getuid()).pw_name
 MY_GROUP = grp.getgrgid(os.getgid()).gr_name
 
@@ -182,17 +168,12 @@ def test_read_path_kinds(tmp_path: Path) -> None:
 def test_module_run_reports_and_sets_package_facts(conf: dict[str, str], tmp_path: Path) -> None:
     """The module as Ansible runs it (arguments in a file), with dpkg's real database."""
     args = {
-        "ANSIBLE_MODULE_ARGS": {
-            "paths": [conf, {**conf, "dest": str(tmp_path / "missing.conf")}],
-            "read": [conf["dest"]],
-            "package_facts": True,
-        }
+        "paths": [conf, {**conf, "dest": str(tmp_path / "missing.conf")}],
+        "read": [conf["dest"]],
+        "package_facts": True,
     }
-    args_file = tmp_path / "args.json"
-    args_file.write_text(json.dumps(args))
-    run = subprocess.run([sys.executable, str(MODULE_PATH), str(args_file)], capture_output=True, text=True)
-    result = json.loads(run.stdout)
-    assert run.returncode == 0, result
+    returncode, result = run_module(MODULE, args, tmp_path)
+    assert returncode == 0, result
     assert result["changed"] is False
     assert result["differ"] == {str(tmp_path / "missing.conf"): "missing"}
     assert result["read"][conf["dest"]]["content"] == "workers = 3\n"

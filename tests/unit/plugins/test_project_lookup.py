@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from pathlib import Path
-from types import ModuleType
 
-ROOT = Path(__file__).resolve().parents[3]
-LOOKUP_PATH = ROOT / "plugins" / "lookup" / "project.py"
+from plugin_source import ROOT, load
 
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("project_lookup", LOOKUP_PATH)
-    assert spec
-    assert spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-describe = _load().describe
+describe = load("lookup/project.py").describe
 
 
 def test_a_locked_project_names_its_version_its_lock_and_the_pythons_it_accepts() -> None:

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
-from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[3]
+from plugin_source import ROOT, load
+
 SCRIPT = yaml.safe_load((ROOT / "roles/app/vars/main.yml").read_text())["_app_commands_script"]
-spec = importlib.util.spec_from_file_location("release_commands", ROOT / "plugins/filter/release_commands.py")
-assert spec
-assert spec.loader
-release_commands = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(release_commands)
+release_commands = load("filter/release_commands.py")
 
 
 def run(*commands: str) -> dict:

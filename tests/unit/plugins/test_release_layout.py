@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-MODULE_PATH = Path(__file__).resolve().parents[3] / "plugins" / "modules" / "release_layout.py"
+from plugin_source import run_module
 
 
 def run(args: dict[str, object], tmp_path: Path, check: bool = False) -> dict[str, object]:
-    args_file = tmp_path / "args.json"
-    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {**args, "_ansible_check_mode": check}}))
-    proc = subprocess.run([sys.executable, str(MODULE_PATH), str(args_file)], capture_output=True, text=True)
-    return json.loads(proc.stdout)
+    return run_module("modules/release_layout.py", args, tmp_path, check_mode=check)[1]
 
 
 @pytest.fixture

@@ -4,21 +4,15 @@ the role's middleware, /metrics read between rounds of requests, as the app role
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-from pathlib import Path
 
 import pytest
 from fastapi import APIRouter, FastAPI, HTTPException
 from fastapi.testclient import TestClient
 
 from deploy_observe import ObserveMiddleware
+from plugin_source import load
 
-ROOT = Path(__file__).resolve().parents[3]
-spec = importlib.util.spec_from_file_location("release_watch", ROOT / "plugins/filter/release_watch.py")
-assert spec
-assert spec.loader
-release_watch = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(release_watch)
+release_watch = load("filter/release_watch.py")
 
 MIN = 30
 

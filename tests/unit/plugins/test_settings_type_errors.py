@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-FILTER_PATH = Path(__file__).resolve().parents[3] / "plugins" / "filter" / "settings_type_errors.py"
+from plugin_source import load
 
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("settings_type_errors", FILTER_PATH)
-    assert spec
-    assert spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-check = _load().settings_type_errors
+check = load("filter/settings_type_errors.py").settings_type_errors
 
 
 @pytest.mark.parametrize(

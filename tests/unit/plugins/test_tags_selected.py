@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
 
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[3]
-spec = importlib.util.spec_from_file_location("tags_selected", ROOT / "plugins/filter/tags_selected.py")
-assert spec
-assert spec.loader
-module = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(module)
-tags_selected = module.tags_selected
+from plugin_source import ROOT, load
+
+tags_selected = load("filter/tags_selected.py").tags_selected
 
 NGINX = ["nginx", "tls", "packages"]
 
