@@ -1,9 +1,10 @@
 #!/usr/bin/python
-# Used by the app role after a release passed its health gate: the release
-# links (previous, previous-config, current-config, the config generation a
-# release ran with) and the pruning of old releases, each in one module run
-# instead of one ansible.builtin.file run per link or path (about 0.25 s of
-# a release each: docs/design.md).
+# Used by the app role to switch `current` (and back, on a failed gate), and
+# after a release passed its health gate: the release links (previous,
+# previous-config, current-config, the config generation a release ran with)
+# and the pruning of old releases, each in one module run instead of one
+# ansible.builtin.file run per link or path (about 0.25 s of a release each:
+# docs/design.md).
 """Point release links at their targets atomically, and remove old release paths."""
 
 from __future__ import annotations
