@@ -342,6 +342,13 @@ def test_a_code_only_release_points_the_version_probe_at_the_new_release(host, p
 
     assert wait_for(lambda: not mismatch(), timeout=30), alerts(prometheus)
 
+    # The probes rendered alone (--tags blackbox) keep the version module: that run reads the
+    # app's `current` link as a whole deploy does (it used to render the file without it).
+    probes = host.file("/etc/prometheus/blackbox.yml").content_string
+    again = run_deploy(host, tmp_path, {"app_source_dir": str(source)}, "--tags", "blackbox")
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert host.file("/etc/prometheus/blackbox.yml").content_string == probes
+
 
 def test_target_down_fires_when_the_app_stops_and_resolves_when_back(host, prometheus):
     def app_down_alert() -> str | None:
