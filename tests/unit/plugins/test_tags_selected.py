@@ -68,3 +68,18 @@ def test_each_roles_list_names_every_tag_its_tasks_carry(role: str) -> None:
             used |= set(yaml.safe_load(found))
     assert tags[0] == role
     assert set(tags) == used - {"always"}
+
+
+def test_deploy_includes_logrotate_under_the_tags_of_the_roles_list() -> None:
+    """deploy.yml decides whether to include the logrotate role with its own copy of the role's list
+    (a playbook cannot read a role's vars before including it): a tag added to one only would leave
+    the role out of a run that selects it."""
+    text = (ROOT / "roles" / "logrotate" / "vars" / "main.yml").read_text()
+    listed = re.search(r"_logrotate_work_selected: >-\n  \{\{ (\[[^]]*\])\n", text)
+    assert listed
+    role_list = yaml.safe_load(listed.group(1))
+    playbook = (ROOT / "playbooks" / "deploy.yml").read_text()
+    copies = re.findall(r"when: \"(\[[^]]*\]) \| fastapi_deploy\.server\.tags_selected", playbook)
+    # Its two includes: the app play's and the nginx play's.
+    assert len(copies) == 2, copies
+    assert all(yaml.safe_load(copy) == role_list for copy in copies), (copies, role_list)
