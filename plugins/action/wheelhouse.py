@@ -66,7 +66,6 @@ def outcome(proc: subprocess.CompletedProcess[str]) -> dict[str, Any]:
 class ActionModule(ActionBase):
     # The build runs on the controller whatever the task's host: no connection to it.
     _requires_connection = False
-    _supports_check_mode = True
 
     def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         result = super().run(tmp, task_vars)
